@@ -1,0 +1,413 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "cymru.h"
+#include "dataset.h"
+#include "build_config.h"
+#include "log.h"
+#include "rasnd.h"
+
+enum ktype { K_BOOL, K_STR, K_OPTSTR, K_LOOPBACK, K_SIZE, K_MODE, K_SECONDS, K_DATASET, K_FORMAT, K_IO, K_LEVEL, K_ORDER, K_HTTPS, K_DSURL, K_ZONE };
+
+struct key {
+	const char *section, *name;
+	enum ktype type;
+	size_t off;
+	const char *def;  /* default, as text; NULL for lists */
+	size_t min, max;  /* K_SIZE bounds */
+};
+
+#define OFF(f) offsetof(struct rasnd_config, f)
+static const struct key keys[] = {
+	{ "server", "socket", K_STR, OFF(socket), RASN_DEFAULT_SOCKET, 0, 0 },
+	{ "server", "socket_mode", K_MODE, OFF(socket_mode), "0660", 0, 0 },
+	{ "server", "max_clients", K_SIZE, OFF(max_clients), "1024", 1, 1000000 },
+	{ "server", "read_buffer", K_SIZE, OFF(read_buffer), "262144", 8192, 64 << 20 },
+	{ "server", "output_high_water", K_SIZE, OFF(output_high_water), "4194304", 65536, (size_t)1 << 32 },
+	{ "server", "output_low_water", K_SIZE, OFF(output_low_water), "1048576", 4096, (size_t)1 << 32 },
+	{ "server", "drain_timeout", K_SECONDS, OFF(drain_timeout), "10", 0, 0 },
+	{ "server", "max_pending", K_SIZE, OFF(max_pending), "1024", 1, 1 << 20 },
+	{ "dataset", "file", K_DATASET, 0, NULL, 0, 0 },
+	{ "dataset", "format", K_FORMAT, OFF(dataset_format), "auto", 0, 0 },
+	{ "dataset", "max_bad_lines", K_SIZE, OFF(max_bad_lines), "0", 0, SIZE_MAX },
+	{ "dataset", "max_file_size", K_SIZE, OFF(max_file_size), "1073741824", 1, SIZE_MAX },
+	{ "dataset", "io", K_IO, OFF(io_read), "uring", 0, 0 },
+	{ "dataset", "load_threads", K_SIZE, OFF(load_threads), "1", 0, 8 },
+	{ "dataset", "snapshot", K_BOOL, OFF(snapshot), "yes", 0, 0 },
+	{ "lookup", "order", K_ORDER, OFF(order), "auto", 0, 0 },
+	{ "lookup", "org_max_results", K_SIZE, OFF(org_max_results), "100", 1, 100000 },
+	{ "log", "level", K_LEVEL, OFF(log_level), "info", 0, 0 },
+	{ "state", "dir", K_STR, OFF(state_dir), RASN_DEFAULT_STATEDIR, 0, 0 },
+	{ "dns", "servers", K_OPTSTR, OFF(dns_servers), NULL, 0, 0 },
+	{ "dns", "channels", K_SIZE, OFF(dns_channels), "2", 1, 16 },
+	{ "dns", "timeout_ms", K_SIZE, OFF(dns_timeout_ms), "2000", 10, 60000 },
+	{ "dns", "tries", K_SIZE, OFF(dns_tries), "2", 1, 10 },
+	{ "dns", "tcp", K_BOOL, OFF(dns_tcp), "no", 0, 0 },
+	{ "tcp", "nodelay", K_BOOL, OFF(tcp_nodelay), "yes", 0, 0 },
+	{ "tcp", "sndbuf", K_SIZE, OFF(tcp_sndbuf), "262144", 0, 1 << 30 },
+	{ "tcp", "rcvbuf", K_SIZE, OFF(tcp_rcvbuf), "262144", 0, 1 << 30 },
+	{ "tcp", "keepalive", K_BOOL, OFF(tcp_keepalive), "yes", 0, 0 },
+	{ "tcp", "keepalive_idle", K_SIZE, OFF(tcp_keepalive_idle), "60", 1, 32767 },
+	{ "tcp", "keepalive_interval", K_SIZE, OFF(tcp_keepalive_interval), "10", 1, 32767 },
+	{ "tcp", "keepalive_count", K_SIZE, OFF(tcp_keepalive_count), "6", 1, 127 },
+	{ "cache", "enabled", K_BOOL, OFF(cache_enabled), "yes", 0, 0 },
+	{ "cache", "disk", K_BOOL, OFF(cache_disk), "yes", 0, 0 },
+	{ "cache", "entries", K_SIZE, OFF(cache_entries), "65536", 16, 1 << 26 },
+	{ "cache", "ttl", K_SIZE, OFF(cache_ttl_s), "21600", 0, 30 * 86400 },
+	{ "cache", "negative_ttl", K_SIZE, OFF(cache_negative_ttl_s), "300", 0, 86400 },
+	{ "cache", "dns_ttl_floor", K_SIZE, OFF(cache_dns_ttl_floor_s), "30", 0, 86400 },
+	{ "cache", "dns_ttl_cap", K_SIZE, OFF(cache_dns_ttl_cap_s), "86400", 1, 7 * 86400 },
+	{ "cymru", "origin_zone", K_ZONE, OFF(cymru_origin_zone), "origin.asn.cymru.com", 0, 0 },
+	{ "cymru", "origin6_zone", K_ZONE, OFF(cymru_origin6_zone), "origin6.asn.cymru.com", 0, 0 },
+	{ "cymru", "as_zone", K_ZONE, OFF(cymru_as_zone), "asn.cymru.com", 0, 0 },
+	{ "batch", "enabled", K_BOOL, OFF(batch_enabled), "yes", 0, 0 },
+	{ "batch", "coalesce", K_BOOL, OFF(batch_coalesce), "yes", 0, 0 },
+	{ "batch", "max_batch", K_SIZE, OFF(batch_max_batch), "50", 1, 10000 },
+	{ "batch", "max_delay_ms", K_SIZE, OFF(batch_max_delay_ms), "100", 0, 60000 },
+	{ "batch", "max_queued", K_SIZE, OFF(batch_max_queued), "4096", 1, 1 << 22 },
+	{ "batch", "max_waiters", K_SIZE, OFF(batch_max_waiters), "65536", 1, 1 << 24 },
+	{ "retry", "initial_ms", K_SIZE, OFF(retry_initial_ms), "100", 1, 3600000 },
+	{ "retry", "multiplier", K_SIZE, OFF(retry_multiplier), "2", 1, 100 },
+	{ "retry", "max_ms", K_SIZE, OFF(retry_max_ms), "10000", 1, 3600000 },
+	{ "retry", "jitter", K_SIZE, OFF(retry_jitter), "20", 0, 100 },
+	{ "retry", "give_up_ms", K_SIZE, OFF(retry_give_up_ms), "60000", 1, 86400000 },
+	{ "breaker", "failures", K_SIZE, OFF(breaker_failures), "5", 1, 1000000 },
+	{ "breaker", "open_ms", K_SIZE, OFF(breaker_open_ms), "30000", 0, 86400000 },
+	{ "breaker", "half_open_probes", K_SIZE, OFF(breaker_half_open_probes), "1", 1, 1000000 },
+	{ "breaker", "successes", K_SIZE, OFF(breaker_successes), "2", 1, 1000000 },
+	{ "dataset", "url", K_DSURL, 0, NULL, 0, 0 },
+	{ "dataset", "refresh", K_SIZE, OFF(dataset_refresh_s), "86400", 0, 365 * 86400 },
+	{ "dataset", "max_shrink", K_SIZE, OFF(dataset_max_shrink), "25", 0, 100 },
+	{ "http", "ca_file", K_OPTSTR, OFF(http_ca_file), NULL, 0, 0 },
+	{ "http", "idle_per_host", K_SIZE, OFF(http_idle_per_host), "100", 0, 100000 },
+	{ "http", "max_conns_per_host", K_SIZE, OFF(http_max_conns_per_host), "16", 1, 10000 },
+	{ "http", "idle_timeout_ms", K_SIZE, OFF(http_idle_timeout_ms), "90000", 10, 86400000 },
+	{ "http", "ping_interval_ms", K_SIZE, OFF(http_ping_interval_ms), "20000", 0, 86400000 },
+	{ "http", "ping_timeout_ms", K_SIZE, OFF(http_ping_timeout_ms), "20000", 10, 86400000 },
+	{ "http", "connect_timeout_ms", K_SIZE, OFF(http_connect_timeout_ms), "10000", 10, 600000 },
+	{ "http", "request_timeout_ms", K_SIZE, OFF(http_request_timeout_ms), "30000", 10, 3600000 },
+	{ "http", "stream_window", K_SIZE, OFF(http_stream_window), "2097152", 65535, 2147483647 },
+	{ "http", "conn_window", K_SIZE, OFF(http_conn_window), "4194304", 65535, 2147483647 },
+	{ "http", "max_body", K_SIZE, OFF(http_max_body), "268435456", 1024, (size_t)1 << 32 },
+	{ "http", "max_queued", K_SIZE, OFF(http_max_queued), "4096", 1, 1 << 20 },
+	{ "http", "session_cache", K_SIZE, OFF(http_session_cache), "1024", 0, 1 << 20 },
+	{ "http", "http2", K_BOOL, OFF(http_http2), "yes", 0, 0 },
+	{ "http", "reuse", K_BOOL, OFF(http_reuse), "yes", 0, 0 },
+	{ "ripestat", "base_url", K_HTTPS, OFF(ripe_base_url), "https://stat.ripe.net", 0, 0 },
+	{ "ripestat", "sourceapp", K_OPTSTR, OFF(ripe_sourceapp), "rasn", 0, 0 },
+	{ "ripestat", "max_body", K_SIZE, OFF(ripe_max_body), "16777216", 1024, 16777216 },
+	{ "metrics", "listen", K_LOOPBACK, OFF(metrics_listen), NULL, 0, 0 },
+	{ "sysctl", "apply", K_BOOL, OFF(sysctl_apply), "yes", 0, 0 },
+	{ "sysctl", "rmem_max", K_SIZE, OFF(sysctl_rmem_max), "16777216", 0, SIZE_MAX },
+	{ "sysctl", "wmem_max", K_SIZE, OFF(sysctl_wmem_max), "16777216", 0, SIZE_MAX },
+	{ "sysctl", "tcp_window_scaling", K_SIZE, OFF(sysctl_tcp_window_scaling), "1", 0, 1 },
+	{ "sysctl", "tcp_fastopen", K_SIZE, OFF(sysctl_tcp_fastopen), "3", 0, 0xffff },
+	{ "sysctl", "somaxconn", K_SIZE, OFF(sysctl_somaxconn), "4096", 0, 1 << 30 },
+	{ "sysctl", "tcp_tw_reuse", K_SIZE, OFF(sysctl_tcp_tw_reuse), "1", 0, 2 },
+};
+
+int rasnd_config_set_string(char **slot, const char *value)
+{
+	char *v = strdup(value);
+	if (!v)
+		return -ENOMEM;
+	free(*slot);
+	*slot = v;
+	return 0;
+}
+
+/* Sets one key from text. Returns NULL or an error message. */
+static const char *set_key(struct rasnd_config *c, const struct key *k, const char *v, int *datasets_reset)
+{
+	char *p = (char *)c + k->off, *end;
+	switch (k->type) {
+	case K_BOOL:
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+			*(int *)p = 1;
+		else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off"))
+			*(int *)p = 0;
+		else
+			return "not yes or no";
+		return NULL;
+	case K_LOOPBACK: {
+		char host[64];
+		unsigned port;
+		const char *why;
+		if (*v && rasnd_metrics_parse_listen(v, host, sizeof(host), &port, &why) < 0)
+			return why;
+		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
+	}
+	case K_OPTSTR: /* may be empty: "use the default" */
+		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
+	case K_STR:
+		if (!*v)
+			return "empty value";
+		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
+	case K_ZONE: {
+		/* checked by building the longest name asked under it, as the daemon will */
+		char qn[RASN_CYMRU_QNAME_MAX];
+		struct rasn_addr a4 = { RASN_AF4, 0xffffffffu }, a6 = { RASN_AF6, ~(rasn_u128)0 };
+		int rc = !strcmp(k->name, "as_zone")        ? rasn_cymru_as_qname(4294967295u, v, qn, sizeof(qn))
+			 : !strcmp(k->name, "origin6_zone") ? rasn_cymru_origin_qname(&a6, v, qn, sizeof(qn))
+							    : rasn_cymru_origin_qname(&a4, v, qn, sizeof(qn));
+		if (rc == -ENAMETOOLONG)
+			return "too long: the names asked under it would pass 253 bytes";
+		if (rc < 0)
+			return "not a DNS zone name (letters, digits, '-', '_', dots between labels)";
+		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
+	}
+	case K_HTTPS:
+		if (strncasecmp(v, "https://", 8) != 0 || !v[8] || v[8] == '/')
+			return "not an https:// URL (TLS is not optional)";
+		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
+	case K_DSURL:
+		if (strncasecmp(v, "https://", 8) != 0 || !v[8] || v[8] == '/')
+			return "not an https:// URL (TLS is not optional)";
+		if (c->n_dataset_urls == RASND_MAX_DATASETS)
+			return "too many dataset URLs";
+		if (!(c->dataset_urls[c->n_dataset_urls] = strdup(v)))
+			return "out of memory";
+		c->n_dataset_urls++;
+		return NULL;
+	case K_ORDER: {
+		char tmp[256], *save = NULL;
+		int pos = 0;
+		c->order_cymru = c->order_table = c->order_ripe = 0;
+		c->order_auto = strcmp(v, "auto") == 0;
+		if (c->order_auto) {
+			/* "table" until a resolver is seen to answer Cymru's zone, then "table cymru" */
+			c->order_table = 1;
+			return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
+		}
+		snprintf(tmp, sizeof(tmp), "%s", v);
+		for (char *tok = strtok_r(tmp, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+			pos++;
+			if (strcmp(tok, "table") == 0)
+				c->order_table = pos;
+			else if (strcmp(tok, "cymru") == 0)
+				c->order_cymru = pos;
+			else if (strcmp(tok, "ripestat") == 0)
+				c->order_ripe = pos;
+			else
+				return "unknown source (known: table, cymru, ripestat; or auto alone)";
+		}
+		if (!pos)
+			return "empty list";
+		if (c->order_cymru && c->order_ripe)
+			return "cymru and ripestat in one order is not supported yet: pick one (each can still be asked with @NAME)";
+		c->order_ripe = !c->order_ripe ? 0 : (c->order_table && c->order_table < c->order_ripe) ? 1 : 2;
+		/* as one number: 0 not asked, 1 after the table (or alone with it), 2 first */
+		c->order_cymru = !c->order_cymru ? 0 : (c->order_table && c->order_table < c->order_cymru) ? 1 : 2;
+		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
+	}
+	case K_SIZE: {
+		errno = 0;
+		if (*v == '-' || !*v)
+			return "not a non-negative whole number";
+		unsigned long long x = strtoull(v, &end, 10);
+		unsigned long long mul = 1;
+		if (*end == 'K' || *end == 'k')
+			mul = 1024, end++;
+		else if (*end == 'M' || *end == 'm')
+			mul = 1024 * 1024, end++;
+		else if (*end == 'G' || *end == 'g')
+			mul = 1024ULL * 1024 * 1024, end++;
+		if (errno || *end || x > SIZE_MAX / mul)
+			return "not a non-negative whole number (K, M, G suffixes allowed)";
+		x *= mul;
+		if (x < k->min || x > k->max)
+			return "out of range";
+		*(size_t *)p = (size_t)x;
+		return NULL;
+	}
+	case K_MODE: {
+		unsigned long m = strtoul(v, &end, 8);
+		if (!*v || *end || m > 0777)
+			return "not an octal file mode (e.g. 0660)";
+		*(unsigned *)p = (unsigned)m;
+		return NULL;
+	}
+	case K_SECONDS: {
+		errno = 0;
+		double d = strtod(v, &end);
+		if (!*v || *end || errno || !(d >= 0 && d <= 86400))
+			return "not a number of seconds (0 to 86400)";
+		*(double *)p = d;
+		return NULL;
+	}
+	case K_DATASET:
+		if (!*v)
+			return "empty path";
+		if (!*datasets_reset) {
+			/* a config that names files replaces the built-in default list */
+			for (size_t i = 0; i < c->n_datasets; i++)
+				free(c->datasets[i]);
+			c->n_datasets = 0;
+			*datasets_reset = 1;
+		}
+		if (c->n_datasets == RASND_MAX_DATASETS)
+			return "too many dataset files";
+		if (!(c->datasets[c->n_datasets] = strdup(v)))
+			return "out of memory";
+		c->n_datasets++;
+		return NULL;
+	case K_FORMAT: {
+		int f = rasn_ds_format_parse(v);
+		if (f < 0)
+			return "unknown format (auto, csv, iptoasn, pfx2as)";
+		*(int *)p = f;
+		return NULL;
+	}
+	case K_IO:
+		if (strcmp(v, "uring") == 0)
+			*(int *)p = 0;
+		else if (strcmp(v, "read") == 0)
+			*(int *)p = 1;
+		else
+			return "unknown (uring, read)";
+		return NULL;
+	case K_LEVEL: {
+		int l = rasnd_log_level_parse(v);
+		if (l < 0)
+			return "unknown level (err, warning, notice, info, debug)";
+		*(int *)p = l;
+		return NULL;
+	}
+	}
+	return "internal error";
+}
+
+void rasnd_config_defaults(struct rasnd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	int reset = 1;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].def && set_key(c, &keys[i], keys[i].def, &reset))
+			abort(); /* a default that does not parse is a programming error */
+	c->datasets[0] = strdup(RASN_DEFAULT_DATADIR "/asn-ipv4.csv");
+	c->datasets[1] = strdup(RASN_DEFAULT_DATADIR "/asn-ipv6.csv");
+	c->n_datasets = 2;
+}
+
+void rasnd_config_free(struct rasnd_config *c)
+{
+	free(c->socket);
+	free(c->order);
+	free(c->state_dir);
+	free(c->metrics_listen);
+	free(c->http_ca_file);
+	free(c->ripe_base_url);
+	free(c->ripe_sourceapp);
+	for (size_t i = 0; i < c->n_dataset_urls; i++)
+		free(c->dataset_urls[i]);
+	free(c->dns_servers);
+	free(c->cymru_origin_zone);
+	free(c->cymru_origin6_zone);
+	free(c->cymru_as_zone);
+	for (size_t i = 0; i < c->n_datasets; i++)
+		free(c->datasets[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+struct parse_ctx {
+	struct rasnd_config *c;
+	const char *path;
+	FILE *f;
+	char *err;
+	size_t errlen;
+	int failed;
+	int datasets_reset;
+	int lineno;                  /* of the text inih parses now (counted by read_line) */
+	int next_line;
+	int line_ttl_floor, line_ttl_cap; /* where those were set (0: the default) */
+};
+
+/* inih's reader: fgets, counting lines, so that checks of two keys together (made after the
+ * whole file is read) can still name the line. A line longer than the buffer comes in parts;
+ * only the part that ends it moves the count on. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_ctx *p = stream;
+	char *r = fgets(str, num, p->f);
+	if (r) {
+		p->lineno = p->next_line;
+		if (strchr(r, '\n'))
+			p->next_line++;
+	}
+	return r;
+}
+
+static int on_key(void *ud, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *p = ud;
+	if (p->failed)
+		return 0; /* inih goes on after an error; the first one is the one to report */
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(section, keys[i].section) || strcmp(name, keys[i].name))
+			continue;
+		const char *e = set_key(p->c, &keys[i], value, &p->datasets_reset);
+		if (e) {
+			snprintf(p->err, p->errlen, "[%s] %s = %s: %s", section, name, value, e);
+			p->failed = 1;
+			return 0;
+		}
+		if (keys[i].off == OFF(cache_dns_ttl_floor_s) && keys[i].type == K_SIZE)
+			p->line_ttl_floor = p->lineno;
+		else if (keys[i].off == OFF(cache_dns_ttl_cap_s) && keys[i].type == K_SIZE)
+			p->line_ttl_cap = p->lineno;
+		return 1;
+	}
+	snprintf(p->err, p->errlen, "unknown key '%s' in section [%s]", name, section);
+	p->failed = 1;
+	return 0;
+}
+
+int rasnd_config_load(struct rasnd_config *c, const char *path, int must_exist, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char msg[512] = "";
+	struct parse_ctx p = { .c = c, .path = path, .f = f, .err = msg, .errlen = sizeof(msg), .next_line = 1 };
+	int line = ini_parse_stream(read_line, &p, on_key, &p);
+	fclose(f);
+	if (line != 0) {
+		if (line > 0)
+			snprintf(err, errlen, "%s:%d: %s", path, line, p.failed ? msg : "syntax error");
+		else
+			snprintf(err, errlen, "%s: cannot parse (%d)", path, line);
+		return -1;
+	}
+	if (c->n_dataset_urls && c->n_dataset_urls != c->n_datasets) {
+		snprintf(err, errlen, "%s: [dataset] has %zu url and %zu file keys: url N is saved as file N, so give as many of each",
+			 path, c->n_dataset_urls, c->n_datasets);
+		return -1;
+	}
+	if (c->retry_max_ms < c->retry_initial_ms) {
+		snprintf(err, errlen, "%s: [retry] max_ms must not be below initial_ms", path);
+		return -1;
+	}
+	if (c->cache_dns_ttl_floor_s > c->cache_dns_ttl_cap_s) {
+		/* the later of the two lines set the conflict (0: both defaults, which agree) */
+		int at = p.line_ttl_floor > p.line_ttl_cap ? p.line_ttl_floor : p.line_ttl_cap;
+		snprintf(err, errlen, "%s:%d: [cache] dns_ttl_floor (%zu) is above dns_ttl_cap (%zu)", path, at,
+			 c->cache_dns_ttl_floor_s, c->cache_dns_ttl_cap_s);
+		return -1;
+	}
+	if (c->output_low_water >= c->output_high_water) {
+		snprintf(err, errlen, "%s: [server] output_low_water must be below output_high_water", path);
+		return -1;
+	}
+	return 0;
+}

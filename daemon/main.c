@@ -1,0 +1,394 @@
+/* rasnd: start-up in order (config, table, loop, socket), one loop, teardown in reverse. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "build_config.h"
+#include "log.h"
+#include "rasnd.h"
+#include "sdnotify.h"
+#include "sysctl.h"
+#include "dns.h"
+#include "srccymru.h"
+#include "srcripe.h"
+#include "cache.h"
+
+#include <sys/random.h>
+
+#include <ares.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rasnd [-c FILE] [-s SOCKET] [-d DATASET]... [-S STATE_DIR] [-v]\n"
+		"       rasnd --check-config [-c FILE]\n"
+		"\n"
+		"IP-to-ASN lookup daemon: answers one request per line on a Unix socket.\n"
+		"\n"
+		"  -c, --config FILE    config file (default %s/rasnd.conf; absent means defaults)\n"
+		"  -s, --socket PATH    query socket (default %s)\n"
+		"  -d, --dataset FILE   dataset file; repeat for IPv4 and IPv6 (replaces [dataset] file)\n"
+		"  -S, --state-dir DIR  state directory (default %s)\n"
+		"  -v, --verbose        log at debug level\n"
+		"      --check-config   check the config file and exit (0 when valid)\n"
+		"  -h, --help           this text\n"
+		"  -V, --version        print the version\n"
+		"\n"
+		"Signals: SIGHUP reloads config and dataset; SIGTERM/SIGINT answer what is in flight, then exit 0.\n",
+		RASN_SYSCONFDIR, RASN_DEFAULT_SOCKET, RASN_DEFAULT_STATEDIR);
+}
+
+/* Read the config file (if any) over the defaults and apply command-line overrides. */
+static int configure(struct rasnd *d, struct rasnd_config *c, char *err, size_t errlen)
+{
+	rasnd_config_defaults(c);
+	if (d->config_path && rasnd_config_load(c, d->config_path, d->config_must_exist, err, errlen) < 0)
+		return -1;
+	if (d->opt_socket && rasnd_config_set_string(&c->socket, d->opt_socket) < 0)
+		goto oom;
+	if (d->opt_state_dir && rasnd_config_set_string(&c->state_dir, d->opt_state_dir) < 0)
+		goto oom;
+	if (d->opt_n_datasets) {
+		for (size_t i = 0; i < c->n_datasets; i++)
+			free(c->datasets[i]);
+		c->n_datasets = 0;
+		for (size_t i = 0; i < d->opt_n_datasets; i++)
+			if (!(c->datasets[c->n_datasets++] = strdup(d->opt_datasets[i])))
+				goto oom;
+	}
+	if (d->opt_verbose)
+		c->log_level = RASND_LOG_DEBUG;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static void cache_log(void *ud, int level, const char *msg)
+{
+	rasnd_log(level <= RASN_CACHE_LOG_ERR ? RASND_LOG_ERR : level == RASN_CACHE_LOG_WARNING ? RASND_LOG_WARN
+											: RASND_LOG_INFO,
+		  "cache: %s", msg);
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct rasnd *d = arg;
+	/* bounded work per tick, so the loop never stalls on a large store */
+	size_t n = rasn_cache_sweep(d->cache, (uint64_t)(rasnd_now_unix() * 1000.0), 2000);
+	if (n)
+		log_debug("cache: %zu expired entries removed", n);
+}
+
+/* The cache of upstream answers: memory, then RocksDB under the state directory. Opening
+ * RocksDB takes ~15 ms, so this runs on the prep thread (see prep_main); the sweep timer is
+ * armed on the loop's thread afterwards (cache_arm). */
+static void cache_open(struct rasnd *d)
+{
+	d->cache = NULL;
+	if (!d->cfg.cache_enabled)
+		return;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/cache", d->cfg.state_dir);
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint64_t)rasnd_now_unix() ^ (uint64_t)getpid() << 32;
+	struct rasn_cache_opts o = {
+		.l1_max_entries = d->cfg.cache_entries,
+		.negative_ttl_ms = (uint64_t)d->cfg.cache_negative_ttl_s * 1000,
+		.name_ttl_floor_ms = (uint64_t)d->cfg.cache_dns_ttl_floor_s * 1000,
+		.name_ttl_cap_ms = (uint64_t)d->cfg.cache_dns_ttl_cap_s * 1000,
+		.l2_path = d->cfg.cache_disk ? path : NULL,
+		.now_ms = (uint64_t)(rasnd_now_unix() * 1000.0),
+		.hash_seed = seed,
+		.log = cache_log,
+		.log_ud = d,
+	};
+	if (d->cfg.cache_disk && mkdir(d->cfg.state_dir, 0750) < 0 && errno != EEXIST)
+		log_warn("cache: cannot create %s: %s; keeping answers in memory only", d->cfg.state_dir, strerror(errno));
+	if (rasn_cache_new(&o, &d->cache) < 0) {
+		log_warn("cache: cannot set up; upstream answers are not kept");
+		d->cache = NULL;
+	}
+}
+
+static void cache_arm(struct rasnd *d)
+{
+	if (!d->cache)
+		return;
+	struct timeval tv = { 60, 0 };
+	d->cache_sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d);
+	if (d->cache_sweep)
+		event_add(d->cache_sweep, &tv);
+}
+
+/* Start-up work that the first answer does not need, done on a second thread while the loop's
+ * thread builds the table: loading the system CA store for the HTTPS client (~45 ms: OpenSSL
+ * parses every certificate of the bundle) and opening RocksDB (~15 ms). Both only set up
+ * objects nobody else touches yet (event_new reads the base, it does not change it); the
+ * main thread joins before anything can use them, so every lookup sees them ready. */
+struct prep {
+	struct rasnd *d;
+	pthread_t thread;
+	int started;
+	int ripe_rc;
+	char ripe_err[1024];
+};
+
+static void *prep_main(void *arg)
+{
+	struct prep *p = arg;
+	p->ripe_rc = rasnd_ripe_init(p->d, p->ripe_err, sizeof(p->ripe_err));
+	cache_open(p->d);
+	return NULL;
+}
+
+static void prep_start(struct prep *p, struct rasnd *d)
+{
+	p->d = d;
+	p->started = pthread_create(&p->thread, NULL, prep_main, p) == 0;
+	if (!p->started)
+		prep_main(p); /* no thread: the same work, in line */
+}
+
+static void prep_join(struct prep *p)
+{
+	if (p->started)
+		pthread_join(p->thread, NULL);
+	p->started = 0;
+}
+
+static void on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct rasnd *d = arg;
+	log_info("signal %d: shutting down", (int)sig);
+	rasnd_server_drain(d);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct rasnd *d = arg;
+	char err[1024];
+	struct rasnd_config c;
+	log_info("SIGHUP: reloading config and dataset");
+	if (configure(d, &c, err, sizeof(err)) < 0) {
+		log_err("config reload failed, keeping the running config: %s", err);
+		rasnd_config_free(&c);
+	} else {
+		if (strcmp(c.socket, d->cfg.socket) != 0)
+			log_warn("socket path changed to %s: takes effect at restart", c.socket);
+		/* the socket in use stays; everything else takes the new values */
+		free(c.socket);
+		c.socket = d->cfg.socket;
+		d->cfg.socket = NULL;
+		rasnd_config_free(&d->cfg);
+		d->cfg = c;
+		rasnd_log_set_level(d->cfg.log_level);
+		rasnd_cymru_probe(d); /* "auto" decides again with the new config */
+	}
+	rasnd_reload_start(d, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "dataset", required_argument, NULL, 'd' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rasnd d;
+	struct prep prep = { 0 };
+	char err[1024];
+	int check_only = 0, opt, rc = 1;
+	memset(&d, 0, sizeof(d));
+	d.listen_fd = -1;
+	d.reload.efd = -1;
+	TAILQ_INIT(&d.sessions);
+	d.config_path = RASN_SYSCONFDIR "/rasnd.conf";
+
+	while ((opt = getopt_long(argc, argv, "c:s:d:S:vhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d.config_path = optarg;
+			d.config_must_exist = 1;
+			break;
+		case 's':
+			d.opt_socket = optarg;
+			break;
+		case 'd':
+			if (d.opt_n_datasets == RASND_MAX_DATASETS) {
+				fprintf(stderr, "rasnd: at most %d dataset files\n", RASND_MAX_DATASETS);
+				return 2;
+			}
+			d.opt_datasets[d.opt_n_datasets++] = optarg;
+			break;
+		case 'S':
+			d.opt_state_dir = optarg;
+			break;
+		case 'v':
+			d.opt_verbose = 1;
+			break;
+		case 'C':
+			check_only = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("rasnd %s\n", RASN_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rasnd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	if (configure(&d, &d.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rasnd: %s\n", err);
+		rasnd_config_free(&d.cfg);
+		return check_only ? 1 : 78; /* EX_CONFIG: systemd will not restart in a loop */
+	}
+	if (check_only) {
+		printf("%s: OK\n", d.config_path);
+		rasnd_config_free(&d.cfg);
+		return 0;
+	}
+	rasnd_log_init(d.cfg.log_level);
+	ares_library_init(ARES_LIB_INIT_ALL);
+	clock_gettime(CLOCK_MONOTONIC, &d.started);
+	/* a client that goes away mid-write must not kill the daemon */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct event_config *ec = event_config_new();
+	/* PRECISE_TIMER: otherwise libevent reads CLOCK_MONOTONIC_COARSE (4 ms steps here), and
+	 * retry and flush timers fire up to a tick early */
+	if (ec)
+		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST | EVENT_BASE_FLAG_PRECISE_TIMER);
+	d.base = ec ? event_base_new_with_config(ec) : NULL;
+	if (ec)
+		event_config_free(ec);
+	if (!d.base) {
+		log_err("cannot create the event loop");
+		goto out;
+	}
+	prep_start(&prep, &d);
+	if (rasnd_load_initial(&d, err, sizeof(err)) < 0) {
+		log_err("cannot load the dataset: %s", err);
+		rc = 66; /* EX_NOINPUT */
+		goto out;
+	}
+	prep_join(&prep);
+	{
+		struct rasnd_dns_opts dop = {
+			.servers = d.cfg.dns_servers,
+			.channels = (unsigned)d.cfg.dns_channels,
+			.timeout_ms = (unsigned)d.cfg.dns_timeout_ms,
+			.tries = (unsigned)d.cfg.dns_tries,
+			.tcp = d.cfg.dns_tcp,
+			.sock = {
+				.nodelay = d.cfg.tcp_nodelay,
+				.sndbuf = (int)d.cfg.tcp_sndbuf,
+				.rcvbuf = (int)d.cfg.tcp_rcvbuf,
+				.keepalive = d.cfg.tcp_keepalive,
+				.keep_idle = (int)d.cfg.tcp_keepalive_idle,
+				.keep_intvl = (int)d.cfg.tcp_keepalive_interval,
+				.keep_cnt = (int)d.cfg.tcp_keepalive_count,
+			},
+		};
+		if (rasnd_dns_new(d.base, &dop, &d.dns, err, sizeof(err)) < 0)
+			log_warn("%s: domain lookups will answer an error", err);
+	}
+	cache_arm(&d);
+	if (rasnd_cymru_init(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	rasnd_cymru_probe(&d);
+	if (prep.ripe_rc < 0)
+		log_warn("%s: RIPEstat and dataset refresh are off", prep.ripe_err);
+	if (rasnd_refresh_init(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (rasnd_reload_init(&d) < 0) {
+		log_err("cannot set up reloading");
+		goto out;
+	}
+	if (rasnd_server_listen(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (rasnd_metrics_start(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	/* after the socket is up: a daemon that fails to start leaves the kernel as it was */
+	rasnd_sysctl_tune(&d.cfg);
+	d.sig_term = evsignal_new(d.base, SIGTERM, on_term, &d);
+	d.sig_int = evsignal_new(d.base, SIGINT, on_term, &d);
+	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+	if (!d.sig_term || !d.sig_int || !d.sig_hup || event_add(d.sig_term, NULL) < 0 ||
+	    event_add(d.sig_int, NULL) < 0 || event_add(d.sig_hup, NULL) < 0) {
+		log_err("cannot install signal handlers");
+		goto out;
+	}
+	log_info("rasnd %s ready", RASN_VERSION);
+	/* READY only now: the table is loaded and the socket accepts */
+	rasnd_notify_ready(&d);
+	event_base_dispatch(d.base);
+	rc = 0;
+	log_info("stopped");
+out:
+	prep_join(&prep); /* a failed load: the thread may still be setting up */
+	while (!TAILQ_EMPTY(&d.sessions))
+		rasnd_session_close(TAILQ_FIRST(&d.sessions));
+	rasnd_server_close(&d);
+	rasnd_metrics_stop(&d);
+	rasnd_refresh_free(&d);
+	rasnd_ripe_free(&d);
+	rasnd_dns_free(d.dns); /* its queries end (ARES_EDESTRUCTION) into the live upstream */
+	d.dns = NULL;
+	rasnd_cymru_free(&d);
+	if (d.cache_sweep)
+		event_free(d.cache_sweep);
+	rasn_cache_free(d.cache);
+	rasnd_reload_free(&d);
+	if (d.sig_term)
+		event_free(d.sig_term);
+	if (d.sig_int)
+		event_free(d.sig_int);
+	if (d.sig_hup)
+		event_free(d.sig_hup);
+	if (d.drain_timer)
+		event_free(d.drain_timer);
+	if (d.base) {
+		/* run the deferred frees queued by session closes */
+		event_base_loop(d.base, EVLOOP_NONBLOCK);
+		event_base_free(d.base);
+	}
+	if (d.table)
+		rasn_table_unref(d.table);
+	rasnd_config_free(&d.cfg);
+	ares_library_cleanup();
+	return rc;
+}

@@ -1,0 +1,960 @@
+/* What each request line gets: parse (lib/proto), look up (lib/table), format (lib/reply),
+ * into the session's output in request order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "build_config.h"
+#include "log.h"
+#include "rasnd.h"
+#include "reply.h"
+#include "dns.h"
+#include "srccymru.h"
+#include "srcripe.h"
+#include "upstream.h"
+#include "cache.h"
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ares.h>
+
+static const char help_text[] =
+	"rasnd " RASN_VERSION " answers one request per line, one JSON reply line each, in order.\n"
+	"  8.8.8.8 | 2001:db8::1 | ip ADDR   origin AS, matched prefix and range, AS name\n"
+	"  AS15169 | as 15169                 AS name, ranges and prefix counts\n"
+	"  prefixes AS15169                   aggregated prefixes of an AS\n"
+	"  org TEXT                           ASes whose name contains TEXT\n"
+	"  example.com | domain NAME          A and AAAA (needs a resolver), each address answered\n"
+	"                                     as an address lookup ([lookup] order, or @table)\n"
+	"  ping | stats | help | reload       liveness, counters, this text, reload the dataset\n"
+	"  refresh                            fetch [dataset] url now (conditional GET), swap in what changed\n"
+	"  stats prometheus                   counters in the Prometheus text format, ending in # EOF\n"
+	"  begin ... end                      Team Cymru bulk block (text rows)\n"
+	"  QUERY @SOURCE                      ask one source only: table; cymru (addresses, AS numbers);\n"
+	"                                     ripestat (addresses, AS numbers, prefixes ASn, org TEXT)\n";
+
+static const char *const source_table = "table";
+
+static int is_source(const struct rasn_request *r, const char *name)
+{
+	size_t n = strlen(name);
+	return r->source && r->source_len == n && strncasecmp(r->source, name, n) == 0;
+}
+
+/* A "@NAME" suffix must name a source this daemon has. Returns 0 or writes the error reply. */
+static int check_source(struct rasnd_session *s, const struct rasn_request *r, const char *q, size_t qlen)
+{
+	if (!r->source || is_source(r, "table") ||
+	    (is_source(r, "cymru") && (r->type == RASN_Q_IP || r->type == RASN_Q_AS)) ||
+	    (is_source(r, "ripestat") && (r->type == RASN_Q_IP || r->type == RASN_Q_AS ||
+					  r->type == RASN_Q_PREFIXES || r->type == RASN_Q_ORG)))
+		return 0;
+	rasn_reply_error(rasnd_session_outbuf(s), q, qlen, rasn_qtype_name(r->type),
+			 is_source(r, "cymru")      ? "@cymru answers addresses and AS numbers"
+			 : is_source(r, "ripestat") ? "@ripestat answers addresses, AS numbers, prefixes and org"
+						    : "unknown source (available: table, cymru, ripestat)");
+	return -1;
+}
+
+/* A reply slot for an asynchronous answer, or NULL after an error reply. */
+static struct rasnd_slot *async_slot(struct rasnd_session *s, const char *q, size_t qlen, const char *type)
+{
+	struct rasnd_slot *slot = rasnd_session_slot(s, q, qlen, 0);
+	if (!slot)
+		rasn_reply_error(rasnd_session_outbuf(s), q, qlen, type, "out of memory");
+	return slot;
+}
+
+/* Hand an address to Cymru through a reply slot (answers stay in order). */
+static void ask_cymru(struct rasnd_session *s, const struct rasn_addr *a, const char *q, size_t qlen, int mode)
+{
+	struct rasnd_slot *slot = async_slot(s, q, qlen, "ip");
+	if (slot)
+		rasnd_cymru_ip(s->d, slot, a, mode);
+}
+
+static void ask_ripe_ip(struct rasnd_session *s, const struct rasn_addr *a, const char *q, size_t qlen, int mode)
+{
+	struct rasnd_slot *slot = async_slot(s, q, qlen, "ip");
+	if (slot)
+		rasnd_ripe_ip(s->d, slot, a, mode);
+}
+
+/* RIPEstat asked first (explicitly, or first in the order): the table after it, if listed. */
+static int ripe_mode(const struct rasnd_session *s, const struct rasn_request *r)
+{
+	return !r->source && s->d->cfg.order_table ? RASND_RIPE_FALLBACK : RASND_RIPE_ONLY;
+}
+
+static void do_ip(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
+		  const char *q, size_t qlen)
+{
+	const struct rasnd_config *c = &s->d->cfg;
+	if (is_source(r, "ripestat") || (!r->source && c->order_ripe == 2)) {
+		ask_ripe_ip(s, &r->addr, q, qlen, ripe_mode(s, r));
+		return;
+	}
+	if (is_source(r, "cymru") || (!r->source && c->order_cymru == 2)) {
+		/* Cymru first; with the table later in the order it answers what Cymru cannot */
+		ask_cymru(s, &r->addr, q, qlen, !r->source && c->order_table ? RASND_CYMRU_FALLBACK : RASND_CYMRU_ONLY);
+		return;
+	}
+	if (!r->source && c->order_cymru == 1) {
+		ask_cymru(s, &r->addr, q, qlen, RASND_CYMRU_ENRICH);
+		return;
+	}
+	struct rasn_match m;
+	int found = rasn_table_lookup(s->d->table, &r->addr, &m);
+	if (found)
+		s->d->stats.table_hits++;
+	else
+		s->d->stats.table_misses++;
+	if (!found && !r->source && c->order_ripe == 1) {
+		ask_ripe_ip(s, &r->addr, q, qlen, RASND_RIPE_ONLY);
+		return;
+	}
+	rasn_reply_ip(b, q, qlen, &r->addr, found ? &m : NULL, source_table);
+}
+
+static void count_families(const struct rasn_prefix *p, long n, size_t *v4, size_t *v6)
+{
+	*v4 = *v6 = 0;
+	for (long i = 0; i < n; i++)
+		(p[i].family == RASN_AF4 ? (*v4)++ : (*v6)++);
+}
+
+/* One table lookup, counted. */
+static int table_lookup(struct rasnd *d, const struct rasn_addr *a, struct rasn_match *m)
+{
+	int found = rasn_table_lookup(d->table, a, m);
+	if (found)
+		d->stats.table_hits++;
+	else
+		d->stats.table_misses++;
+	return found;
+}
+
+void rasnd_table_ip_reply(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a)
+{
+	struct rasn_match m;
+	int found = table_lookup(d, a, &m);
+	rasn_reply_ip(&slot->reply, slot->query, slot->qlen, a, found ? &m : NULL, source_table);
+}
+
+void rasnd_table_as_reply(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, const struct rasn_as_info *info)
+{
+	struct rasn_prefix *p = NULL;
+	long n = info ? rasn_table_as_prefixes(d->table, asn, &p) : 0;
+	size_t v4, v6;
+	count_families(p, n, &v4, &v6);
+	free(p);
+	rasn_reply_as(&slot->reply, slot->query, slot->qlen, asn, info, v4, v6, source_table);
+}
+
+static void do_as(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
+		  const char *q, size_t qlen, int prefixes)
+{
+	if (!prefixes && (is_source(r, "cymru") || (!r->source && s->d->cfg.order_cymru))) {
+		struct rasnd_slot *slot = async_slot(s, q, qlen, "as");
+		if (!slot)
+			return;
+		int mode = r->source ? RASND_CYMRU_ONLY
+			   : s->d->cfg.order_cymru == 1 ? RASND_CYMRU_ENRICH
+			   : s->d->cfg.order_table ? RASND_CYMRU_FALLBACK : RASND_CYMRU_ONLY;
+		rasnd_cymru_as(s->d, slot, r->asn, mode);
+		return;
+	}
+	const struct rasnd_config *c = &s->d->cfg;
+	if (is_source(r, "ripestat") || (!prefixes && !r->source && c->order_ripe == 2)) {
+		struct rasnd_slot *slot = async_slot(s, q, qlen, prefixes ? "prefixes" : "as");
+		if (slot && prefixes)
+			rasnd_ripe_prefixes(s->d, slot, r->asn);
+		else if (slot)
+			rasnd_ripe_as(s->d, slot, r->asn, ripe_mode(s, r));
+		return;
+	}
+	struct rasn_as_info info;
+	int found = rasn_table_as(s->d->table, r->asn, &info);
+	struct rasn_prefix *p = NULL;
+	long n = 0;
+	if (!found && !prefixes && !r->source && c->order_ripe == 1) {
+		s->d->stats.table_misses++;
+		struct rasnd_slot *slot = async_slot(s, q, qlen, "as");
+		if (slot)
+			rasnd_ripe_as(s->d, slot, r->asn, RASND_RIPE_ONLY);
+		return;
+	}
+	if (found) {
+		s->d->stats.table_hits++;
+		n = rasn_table_as_prefixes(s->d->table, r->asn, &p);
+		if (n < 0) {
+			rasn_reply_error(b, q, qlen, prefixes ? "prefixes" : "as", "out of memory");
+			return;
+		}
+	} else {
+		s->d->stats.table_misses++;
+	}
+	if (prefixes) {
+		rasn_reply_prefixes(b, q, qlen, r->asn, found ? &info : NULL, p, (size_t)n, source_table);
+	} else {
+		size_t v4, v6;
+		count_families(p, n, &v4, &v6);
+		rasn_reply_as(b, q, qlen, r->asn, found ? &info : NULL, v4, v6, source_table);
+	}
+	free(p);
+}
+
+static void do_org(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
+		   const char *q, size_t qlen)
+{
+	if (is_source(r, "ripestat")) {
+		struct rasnd_slot *slot = async_slot(s, q, qlen, "org");
+		if (slot)
+			rasnd_ripe_org(s->d, slot, r->arg, r->arg_len);
+		return;
+	}
+	size_t cap = s->d->cfg.org_max_results;
+	struct rasn_org_hit *hits = malloc(cap * sizeof(*hits));
+	if (!hits) {
+		rasn_reply_error(b, q, qlen, "org", "out of memory");
+		return;
+	}
+	size_t total = rasn_table_org_search(s->d->table, r->arg, r->arg_len, hits, cap);
+	rasn_reply_org(b, q, qlen, hits, total < cap ? total : cap, total, source_table);
+	free(hits);
+}
+
+static void do_stats(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
+		     const char *q, size_t qlen)
+{
+	if (r->arg_len == 10 && strncasecmp(r->arg, "prometheus", 10) == 0) {
+		/* text, many lines: the one reply that is not a JSON line; "# EOF" ends it */
+		rasnd_stats_prometheus(s->d, b);
+		return;
+	}
+	if (r->arg_len && !(r->arg_len == 4 && strncasecmp(r->arg, "json", 4) == 0)) {
+		rasn_reply_error(b, q, qlen, "stats", "unknown stats format (json, prometheus)");
+		return;
+	}
+	rasn_reply_open(b, q, qlen, "stats", "ok");
+	rasn_buf_lit(b, ",\"stats\":");
+	rasnd_stats_json(s->d, b);
+	rasn_reply_close(b, NULL);
+}
+
+/* ---- domain lookups --------------------------------------------------------------------
+ * A and AAAA go out in parallel through the "dns" upstream (daemon/upstream.h): a key per
+ * family and name, so lookups of one name in flight share its two calls; retried per [retry];
+ * on the resolvers whose breaker (shared with Cymru's queries) lets them through. Each address
+ * of the answer is then answered as an address lookup would be: the same sources in the same
+ * [lookup] order (the table, Cymru, RIPEstat), through a reply slot of its own. */
+
+#define DOMAIN_MAX_ADDRS 64
+
+/* One family's answer, as a call hands it to every waiter (our own bytes). */
+struct family_answer {
+	int32_t status;           /* ARES_SUCCESS, ARES_ENODATA, ARES_ENOTFOUND */
+	uint32_t n;
+	struct {
+		int32_t family, ttl;
+		rasn_u128 v;
+	} a[DOMAIN_MAX_ADDRS];
+};
+
+static const char *dns_error(int status)
+{
+	switch (status) {
+	case ARES_ETIMEOUT:
+		return "dns: timeout (no answer from the resolvers)";
+	case ARES_ESERVFAIL:
+		return "dns: server failure (SERVFAIL)";
+	case ARES_EREFUSED:
+		return "dns: refused by the resolver";
+	case ARES_ECONNREFUSED:
+		return "dns: connection refused by the resolver";
+	case ARES_EDESTRUCTION:
+		return "dns: shutting down";
+	default:
+		return "dns: bad or unusable answer";
+	}
+}
+
+/* The addresses of an A or AAAA answer (CNAMEs followed by c-ares' parsers). Returns an
+ * ARES_* status: SUCCESS, ENODATA (a CNAME and nothing of the type), or EBADRESP. */
+static int parse_family(const unsigned char *abuf, int alen, int family, struct family_answer *out)
+{
+	struct hostent *host = NULL;
+	int n = DOMAIN_MAX_ADDRS, rc;
+	out->n = 0;
+	if (family == RASN_AF4) {
+		struct ares_addrttl at[DOMAIN_MAX_ADDRS];
+		rc = ares_parse_a_reply(abuf, alen, &host, at, &n);
+		for (int i = 0; rc == ARES_SUCCESS && i < n && i < DOMAIN_MAX_ADDRS; i++) {
+			out->a[out->n].family = RASN_AF4;
+			out->a[out->n].v = ntohl(at[i].ipaddr.s_addr);
+			out->a[out->n++].ttl = at[i].ttl;
+		}
+	} else {
+		struct ares_addr6ttl at[DOMAIN_MAX_ADDRS];
+		rc = ares_parse_aaaa_reply(abuf, alen, &host, at, &n);
+		for (int i = 0; rc == ARES_SUCCESS && i < n && i < DOMAIN_MAX_ADDRS; i++) {
+			rasn_u128 v = 0;
+			for (int k = 0; k < 16; k++)
+				v = v << 8 | at[i].ip6addr._S6_un._S6_u8[k];
+			/* a mapped address is an IPv4 address (as everywhere else) */
+			int mapped = (v >> 32) == 0xffff;
+			out->a[out->n].family = mapped ? RASN_AF4 : RASN_AF6;
+			out->a[out->n].v = mapped ? (v & 0xffffffffu) : v;
+			out->a[out->n++].ttl = at[i].ttl;
+		}
+	}
+	if (host)
+		ares_free_hostent(host);
+	if (rc == ARES_SUCCESS && out->n == 0)
+		rc = ARES_ENODATA;
+	return rc == ARES_SUCCESS || rc == ARES_ENODATA ? rc : ARES_EBADRESP;
+}
+
+/* Key: 'A' or '6', then the name in lower case without a trailing dot (so that "WWW.x." and
+ * "www.x" share a call). */
+#define DOMAIN_KEY_MAX (1 + RASN_DOMAIN_MAX)
+
+static size_t domain_key(int family, const char *name, unsigned char *key)
+{
+	size_t n = strlen(name);
+	if (n && name[n - 1] == '.')
+		n--;
+	if (n > RASN_DOMAIN_MAX)
+		n = RASN_DOMAIN_MAX;
+	key[0] = family == RASN_AF4 ? 'A' : '6';
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		key[1 + i] = (unsigned char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	return 1 + n;
+}
+
+struct dns_fetch {
+	struct rasnd_up_call *call;
+	int family;
+};
+
+static void on_family_dns(void *ud, int status, const unsigned char *abuf, int alen)
+{
+	struct dns_fetch *f = ud;
+	struct family_answer *ans = calloc(1, sizeof(*ans));
+	if (!ans) {
+		rasnd_upstream_done(f->call, RASN_FINAL_OTHER, 0, NULL, 0, "dns: out of memory");
+		free(f);
+		return;
+	}
+	if (status == ARES_SUCCESS)
+		status = parse_family(abuf, alen, f->family, ans);
+	ans->status = status;
+	enum rasn_outcome o = rasnd_dns_outcome(status);
+	int answer = o == RASN_OK || o == RASN_FINAL_NXDOMAIN;
+	rasnd_upstream_done(f->call, o, 0, answer ? ans : NULL, answer ? sizeof(*ans) : 0,
+			    o == RASN_OK ? NULL : dns_error(status));
+	free(ans);
+	free(f);
+}
+
+/* The "dns" upstream's issue callback: one try of one family of one name on resolver ep. */
+static void domain_issue(void *ud, struct rasnd_up_call *call, const void *key, size_t keylen, unsigned ep)
+{
+	struct rasnd *d = ud;
+	const unsigned char *k = key;
+	char name[RASN_DOMAIN_MAX + 1];
+	struct dns_fetch *f = NULL;
+	if (keylen < 2 || keylen > DOMAIN_KEY_MAX || (k[0] != 'A' && k[0] != '6')) {
+		rasnd_upstream_done(call, RASN_FINAL_OTHER, 0, NULL, 0, "dns: bad key");
+		return;
+	}
+	memcpy(name, k + 1, keylen - 1);
+	name[keylen - 1] = '\0';
+	if (!(f = malloc(sizeof(*f)))) {
+		rasnd_upstream_done(call, RASN_FINAL_OTHER, 0, NULL, 0, "dns: out of memory");
+		return;
+	}
+	f->call = call;
+	f->family = k[0] == 'A' ? RASN_AF4 : RASN_AF6;
+	if (!d->dns || rasnd_dns_query_server(d->dns, ep, name, f->family == RASN_AF4 ? ns_t_a : ns_t_aaaa,
+					      on_family_dns, f) < 0) {
+		free(f);
+		rasnd_upstream_done(call, RASN_FINAL_OTHER, 0, NULL, 0, "dns: cannot send the query");
+	}
+}
+
+int rasnd_domain_init(struct rasnd *d, char *err, size_t errlen)
+{
+	d->up_dns = NULL;
+	if (!d->dns)
+		return 0;
+	const char *names[RASND_RESOLVER_MAX];
+	struct rasnd_upstream_cfg uc;
+	rasnd_resolver_upstream_cfg(d, "dns", names, &uc);
+	uc.batch.key_max = DOMAIN_KEY_MAX;
+	/* a person (or a script) waits for each domain: no batch delay; the keys taken in one
+	 * loop pass still go out together, and same-name lookups still share calls */
+	uc.batching = 0;
+	uc.share_endpoints = d->up_cymru; /* one breaker per resolver, fed by both */
+	static const struct rasnd_up_ops ops = { domain_issue };
+	return rasnd_upstream_new(d->base, &uc, &ops, d, &d->up_dns, err, errlen);
+}
+
+void rasnd_domain_free(struct rasnd *d)
+{
+	rasnd_upstream_free(d->up_dns);
+	d->up_dns = NULL;
+}
+
+struct domain_job;
+
+struct domain_half {
+	struct domain_job *j;
+	int family;
+};
+
+struct domain_job {
+	struct rasnd_slot *slot;
+	struct rasnd *d;
+	int from_cache;
+	int only_table;           /* "domain NAME @table" */
+	int pending;              /* families, then address answers, still out */
+	int status4, status6;     /* ARES_SUCCESS, ENODATA, ENOTFOUND; FAILED: the family failed */
+	char err4[512], err6[512];/* why, when FAILED */
+	struct domain_half h4, h6;
+	struct rasn_addr addrs[DOMAIN_MAX_ADDRS];
+	int ttls[DOMAIN_MAX_ADDRS];
+	struct rasnd_slot *sub[DOMAIN_MAX_ADDRS]; /* each address's own answer */
+	size_t n;
+	char name[RASN_DOMAIN_MAX + 1];
+};
+
+#define FAILED (-1)
+
+static int answered(int status)
+{
+	return status == ARES_SUCCESS || status == ARES_ENODATA || status == ARES_ENOTFOUND;
+}
+
+/* The reply, from the address answers in j->sub, into the domain's slot; completes it. */
+static void domain_finish(struct domain_job *j)
+{
+	struct rasnd_slot *slot = j->slot;
+	struct rasn_buf *b = &slot->reply;
+	const char *q = slot->query;
+	size_t qlen = slot->qlen;
+	const char *hard = j->status4 == FAILED ? j->err4 : j->status6 == FAILED ? j->err6 : NULL;
+	if (j->n == 0 && hard) {
+		j->d->stats.domain_errors++;
+		rasn_reply_error(b, q, qlen, "domain", hard);
+	} else {
+		rasn_reply_open(b, q, qlen, "domain", j->n ? "ok" : "not_found");
+		rasn_buf_lit(b, ",\"name\":");
+		rasn_buf_json_str(b, j->name, strlen(j->name));
+		if (!j->n)
+			rasn_buf_printf(b, ",\"error\":\"%s\"",
+					j->status4 == ARES_ENOTFOUND || j->status6 == ARES_ENOTFOUND ? "NXDOMAIN"
+												     : "no A or AAAA record");
+		if (hard) { /* one family failed, the other answered: say so, keep the answers */
+			rasn_buf_lit(b, ",\"partial\":");
+			rasn_buf_json_str(b, hard, strlen(hard));
+		}
+		rasn_buf_lit(b, ",\"addresses\":[");
+		for (size_t i = 0; i < j->n; i++) {
+			struct rasn_buf *one = j->sub[i] ? &j->sub[i]->reply : NULL;
+			if (i)
+				rasn_buf_addc(b, ',');
+			rasn_buf_printf(b, "{\"ttl\":%d,", j->ttls[i]);
+			/* the inside of the address's own reply object, without its newline */
+			if (one && !one->oom && one->len > 3 && one->data[0] == '{' && one->data[one->len - 1] == '\n')
+				rasn_buf_add(b, one->data + 1, one->len - 3);
+			else
+				rasn_buf_lit(b, "\"status\":\"error\",\"error\":\"out of memory\"");
+			rasn_buf_addc(b, '}');
+		}
+		rasn_buf_addc(b, ']');
+		rasn_reply_close(b, j->from_cache ? "cache" : "dns");
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		if (j->sub[i]) {
+			rasn_buf_free(&j->sub[i]->reply);
+			rasn_buf_free(&j->sub[i]->after);
+			free(j->sub[i]);
+		}
+	}
+	free(j);
+	rasnd_slot_complete(slot);
+}
+
+static void on_address_answer(struct rasnd_slot *sub)
+{
+	struct domain_job *j = sub->owner;
+	if (--j->pending == 0)
+		domain_finish(j);
+}
+
+/* The address lookup's answer for a, into slot (completed now or later): the sources of
+ * [lookup] order, as do_ip and the batched path ask them. */
+static void answer_address(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int only_table)
+{
+	const struct rasnd_config *c = &d->cfg;
+	if (!only_table && c->order_ripe == 2) {
+		rasnd_ripe_ip(d, slot, a, c->order_table ? RASND_RIPE_FALLBACK : RASND_RIPE_ONLY);
+		return;
+	}
+	if (!only_table && c->order_cymru == 2) {
+		rasnd_cymru_ip(d, slot, a, c->order_table ? RASND_CYMRU_FALLBACK : RASND_CYMRU_ONLY);
+		return;
+	}
+	if (!only_table && c->order_cymru == 1) {
+		rasnd_cymru_ip(d, slot, a, RASND_CYMRU_ENRICH);
+		return;
+	}
+	struct rasn_match m;
+	int found = table_lookup(d, a, &m);
+	if (!found && !only_table && c->order_ripe == 1) {
+		rasnd_ripe_ip(d, slot, a, RASND_RIPE_ONLY);
+		return;
+	}
+	rasn_reply_ip(&slot->reply, slot->query, slot->qlen, a, found ? &m : NULL, source_table);
+	rasnd_slot_complete(slot);
+}
+
+/* Every address asked as an address lookup, each into a slot of its own (not in the session:
+ * rasnd_slot_complete hands it back to on_address_answer). Some answer at once (the table, a
+ * cache hit), others later; the domain's reply is written when the last one is in. */
+static void domain_addresses(struct domain_job *j)
+{
+	j->pending = 1; /* held while starting them, so an answer at once cannot finish the job */
+	for (size_t i = 0; i < j->n; i++) {
+		struct rasnd_slot *sub = calloc(1, sizeof(*sub));
+		j->sub[i] = sub;
+		if (!sub)
+			continue; /* answered as out of memory */
+		rasn_buf_init(&sub->reply);
+		rasn_buf_init(&sub->after);
+		sub->qlen = rasn_addr_format(j->addrs[i].family, j->addrs[i].v, sub->query);
+		sub->on_done = on_address_answer;
+		sub->owner = j;
+		j->pending++;
+		answer_address(j->d, sub, &j->addrs[i], j->only_table);
+	}
+	if (--j->pending == 0)
+		domain_finish(j);
+}
+
+/* What the cache keeps of a domain answer (our own bytes, checked when read back). */
+#define DOMAIN_CACHED_VERSION 1
+struct domain_cached {
+	uint32_t version, n;
+	int32_t status4, status6;
+	struct {
+		int32_t family, ttl;
+		rasn_u128 v;
+	} a[DOMAIN_MAX_ADDRS];
+};
+
+static uint64_t wall_ms(void)
+{
+	return (uint64_t)(rasnd_now_unix() * 1000.0);
+}
+
+/* Keep the answer for its DNS TTL (the smallest of its records) within [cache] dns_ttl_floor
+ * and dns_ttl_cap; NXDOMAIN and no-data for negative_ttl (0: not kept). The bounds are read
+ * now, so a SIGHUP's new values apply to the next answer. Failures are not kept: the next
+ * query asks again. */
+static void domain_remember(struct domain_job *j)
+{
+	const struct rasnd_config *cfg = &j->d->cfg;
+	if (!j->d->cache || !answered(j->status4) || !answered(j->status6))
+		return;
+	uint64_t ttl;
+	if (j->n) {
+		int64_t least = INT32_MAX;
+		for (size_t i = 0; i < j->n; i++)
+			if (j->ttls[i] < least)
+				least = j->ttls[i] < 0 ? 0 : j->ttls[i];
+		ttl = (uint64_t)least;
+		if (ttl < cfg->cache_dns_ttl_floor_s)
+			ttl = cfg->cache_dns_ttl_floor_s;
+		if (ttl > cfg->cache_dns_ttl_cap_s)
+			ttl = cfg->cache_dns_ttl_cap_s;
+	} else {
+		ttl = cfg->cache_negative_ttl_s;
+	}
+	if (ttl == 0)
+		return;
+	struct domain_cached *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->version = DOMAIN_CACHED_VERSION;
+	c->n = (uint32_t)j->n;
+	c->status4 = j->status4;
+	c->status6 = j->status6;
+	for (size_t i = 0; i < j->n; i++) {
+		c->a[i].family = j->addrs[i].family;
+		c->a[i].v = j->addrs[i].v;
+		c->a[i].ttl = j->ttls[i];
+	}
+	struct rasn_cache_val v = { c, sizeof(*c), (j->n ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT };
+	rasn_cache_put_name(j->d->cache, j->name, strlen(j->name), &v, wall_ms(), ttl * 1000);
+	free(c);
+}
+
+/* 1 and j filled when the cache has the name. */
+static int domain_recall(struct domain_job *j)
+{
+	struct rasn_cache_hit h;
+	uint64_t now = wall_ms();
+	if (!j->d->cache || rasn_cache_get_name(j->d->cache, j->name, strlen(j->name), now, &h) < 0)
+		return 0;
+	struct domain_cached c;
+	if (h.val.len != sizeof(c))
+		return 0;
+	memcpy(&c, h.val.data, sizeof(c));
+	if (c.version != DOMAIN_CACHED_VERSION || c.n > DOMAIN_MAX_ADDRS || !answered(c.status4) ||
+	    !answered(c.status6))
+		return 0;
+	int left = h.expires_ms > now ? (int)((h.expires_ms - now + 999) / 1000) : 0;
+	j->n = 0;
+	for (uint32_t i = 0; i < c.n; i++) {
+		if (c.a[i].family != RASN_AF4 && c.a[i].family != RASN_AF6)
+			return 0;
+		j->addrs[j->n] = (struct rasn_addr){ c.a[i].family, c.a[i].v };
+		/* what is left of the TTL, as a resolver's cache would say */
+		j->ttls[j->n++] = c.a[i].ttl < left ? c.a[i].ttl : left;
+	}
+	j->status4 = c.status4;
+	j->status6 = c.status6;
+	j->from_cache = 1;
+	j->d->stats.cache_hits++;
+	return 1;
+}
+
+static void on_family(void *wud, const struct rasnd_up_result *r)
+{
+	struct domain_half *h = wud;
+	struct domain_job *j = h->j;
+	int *status = h->family == RASN_AF4 ? &j->status4 : &j->status6;
+	char *err = h->family == RASN_AF4 ? j->err4 : j->err6;
+	struct family_answer ans;
+	if (r->status == RASND_UP_ANSWER && r->data && r->len == sizeof(ans)) {
+		memcpy(&ans, r->data, sizeof(ans));
+		*status = answered(ans.status) && ans.n <= DOMAIN_MAX_ADDRS ? ans.status : FAILED;
+		for (uint32_t i = 0; *status == ARES_SUCCESS && i < ans.n && j->n < DOMAIN_MAX_ADDRS; i++) {
+			if (ans.a[i].family != RASN_AF4 && ans.a[i].family != RASN_AF6)
+				continue;
+			j->addrs[j->n] = (struct rasn_addr){ ans.a[i].family, ans.a[i].v };
+			j->ttls[j->n++] = ans.a[i].ttl;
+		}
+		if (*status == FAILED)
+			snprintf(err, sizeof(j->err4), "dns: bad or unusable answer");
+	} else {
+		*status = FAILED;
+		snprintf(err, sizeof(j->err4), "%s", r->error ? r->error : "dns: failed");
+	}
+	if (--j->pending > 0)
+		return;
+	domain_remember(j);
+	if (j->n == 0) {
+		domain_finish(j); /* an error, or not_found: nothing to look up */
+		return;
+	}
+	domain_addresses(j);
+}
+
+static void do_domain(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
+		      const char *q, size_t qlen)
+{
+	struct rasnd *d = s->d;
+	if (!d->dns || !d->up_dns) {
+		rasn_reply_error(b, q, qlen, "domain", "domain lookups need a DNS resolver; none could be set up (see [dns] servers)");
+		return;
+	}
+	struct domain_job *j = calloc(1, sizeof(*j));
+	struct rasnd_slot *slot = j ? rasnd_session_slot(s, q, qlen, 0) : NULL;
+	if (!slot) {
+		free(j);
+		rasn_reply_error(b, q, qlen, "domain", "out of memory");
+		return;
+	}
+	j->slot = slot;
+	j->d = d;
+	j->only_table = is_source(r, "table");
+	memcpy(j->name, r->arg, r->arg_len);
+	j->name[r->arg_len] = '\0';
+	if (domain_recall(j)) {
+		domain_addresses(j);
+		return;
+	}
+	/* both families at once: one round trip, not two (the upstream flushes both keys in the
+	 * same loop pass, each on a resolver its breaker lets through) */
+	unsigned char key[DOMAIN_KEY_MAX];
+	j->pending = 2;
+	j->h4 = (struct domain_half){ j, RASN_AF4 };
+	j->h6 = (struct domain_half){ j, RASN_AF6 };
+	size_t kl = domain_key(RASN_AF4, j->name, key);
+	rasnd_upstream_submit(d->up_dns, key, kl, on_family, &j->h4);
+	kl = domain_key(RASN_AF6, j->name, key);
+	rasnd_upstream_submit(d->up_dns, key, kl, on_family, &j->h6);
+}
+
+/* ---- Team Cymru bulk block ---- */
+
+static int bulk_option(struct rasnd_session *s, const char *w, size_t n)
+{
+	static const struct { const char *word; unsigned set, clear; } opts[] = {
+		{ "verbose", RASN_CYMRU_VERBOSE, 0 },
+		{ "noverbose", 0, RASN_CYMRU_VERBOSE },
+		{ "header", 0, RASN_CYMRU_NOHEADER },
+		{ "noheader", RASN_CYMRU_NOHEADER, 0 },
+		{ "prefix", 0, RASN_CYMRU_NOPREFIX },
+		{ "noprefix", RASN_CYMRU_NOPREFIX, 0 },
+		{ "asname", 0, RASN_CYMRU_NOASNAME },
+		{ "noasname", RASN_CYMRU_NOASNAME, 0 },
+	};
+	for (size_t i = 0; i < RASN_ARRAY_LEN(opts); i++) {
+		if (strlen(opts[i].word) == n && strncasecmp(w, opts[i].word, n) == 0) {
+			s->bulk_opts = (s->bulk_opts | opts[i].set) & ~opts[i].clear;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
+{
+	struct rasn_buf *b = rasnd_session_outbuf(s);
+	while (len && (line[0] == ' ' || line[0] == '\t'))
+		line++, len--;
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return; /* Cymru skips blank lines in a block */
+	if (bulk_option(s, line, len))
+		return;
+	s->bulk_line++;
+	struct rasn_request r;
+	rasn_proto_parse(line, len, &r);
+	s->d->stats.bulk_rows++;
+	if (r.type == RASN_Q_END) {
+		s->in_bulk = 0;
+		return;
+	}
+	if (r.type == RASN_Q_BEGIN)
+		return;
+	if (r.type == RASN_Q_IP) {
+		s->d->stats.queries[RASN_Q_IP]++;
+		if (!s->bulk_ip_header) {
+			rasn_cymru_ip_header(b, s->bulk_opts);
+			s->bulk_ip_header = 1;
+		}
+		struct rasn_match m;
+		int found = rasn_table_lookup(s->d->table, &r.addr, &m);
+		if (found)
+			s->d->stats.table_hits++;
+		else
+			s->d->stats.table_misses++;
+		rasn_cymru_ip_rows(b, s->bulk_opts, &r.addr, found ? &m : NULL);
+		return;
+	}
+	if (r.type == RASN_Q_AS) {
+		s->d->stats.queries[RASN_Q_AS]++;
+		if (!s->bulk_as_header) {
+			rasn_cymru_as_header(b, s->bulk_opts);
+			s->bulk_as_header = 1;
+		}
+		struct rasn_as_info info;
+		int found = rasn_table_as(s->d->table, r.asn, &info);
+		rasn_cymru_as_row(b, s->bulk_opts, r.asn, found ? &info : NULL);
+		return;
+	}
+	s->d->stats.queries[RASN_Q_INVALID]++;
+	rasn_buf_printf(b, "Error: no ASN or IP match on line %zu.\n", s->bulk_line);
+}
+
+static void do_begin(struct rasnd_session *s, struct rasn_buf *b)
+{
+	char ts[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S +0000", &tm);
+	rasn_buf_printf(b, "Bulk mode; rasnd [%s]\n", ts);
+	s->in_bulk = 1;
+	s->bulk_opts = 0;
+	s->bulk_ip_header = s->bulk_as_header = 0;
+	s->bulk_line = 0;
+}
+
+static void dispatch(struct rasnd_session *s, const char *line, size_t len, struct rasn_request *rq);
+
+void rasnd_query_line(struct rasnd_session *s, const char *line, size_t len)
+{
+	s->d->stats.lines++;
+	if (s->in_bulk) {
+		bulk_line(s, line, len);
+		return;
+	}
+	struct rasn_request r;
+	rasn_proto_parse(line, len, &r);
+	dispatch(s, line, len, &r);
+}
+
+/* Address lines waiting for one batched lookup; answered in order before anything else. */
+struct pending_ips {
+	struct rasn_addr addr[RASN_LOOKUP_BATCH];
+	const char *line[RASN_LOOKUP_BATCH];
+	size_t len[RASN_LOOKUP_BATCH];
+	int explicit_table[RASN_LOOKUP_BATCH];  /* "@table": no other source */
+	size_t n;
+};
+
+static void flush_ips(struct rasnd_session *s, struct pending_ips *p)
+{
+	if (!p->n)
+		return;
+	struct rasn_match m[RASN_LOOKUP_BATCH];
+	int found[RASN_LOOKUP_BATCH];
+	rasn_table_lookup_batch(s->d->table, p->addr, p->n, m, found);
+	for (size_t k = 0; k < p->n; k++) {
+		if (found[k])
+			s->d->stats.table_hits++;
+		else
+			s->d->stats.table_misses++;
+		if (!p->explicit_table[k] && !found[k] && s->d->cfg.order_ripe == 1) {
+			ask_ripe_ip(s, &p->addr[k], p->line[k], p->len[k], RASND_RIPE_ONLY);
+			continue;
+		}
+		if (!p->explicit_table[k] && s->d->cfg.order_cymru == 1) {
+			/* Cymru enriches what the table answers and answers what it lacks */
+			ask_cymru(s, &p->addr[k], p->line[k], p->len[k], RASND_CYMRU_ENRICH);
+			continue;
+		}
+		/* fetched per reply: a slot opened above takes what follows it */
+		rasn_reply_ip(rasnd_session_outbuf(s), p->line[k], p->len[k], &p->addr[k], found[k] ? &m[k] : NULL,
+			      source_table);
+	}
+	p->n = 0;
+}
+
+size_t rasnd_query_lines(struct rasnd_session *s, const struct rasnd_line *ln, size_t n)
+{
+	struct pending_ips p;
+	p.n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ln[i].len > RASN_LINE_MAX) {
+			flush_ips(s, &p);
+			rasnd_query_long_line(s, ln[i].p, ln[i].len);
+			continue;
+		}
+		if (s->in_bulk) {
+			flush_ips(s, &p);
+			rasnd_query_line(s, ln[i].p, ln[i].len);
+			continue;
+		}
+		struct rasn_request r;
+		rasn_proto_parse(ln[i].p, ln[i].len, &r);
+		s->d->stats.lines++;
+		if (r.type == RASN_Q_IP && (is_source(&r, "table") ||
+					    (!r.source && s->d->cfg.order_cymru != 2 && s->d->cfg.order_ripe != 2))) {
+			s->d->stats.queries[RASN_Q_IP]++;
+			p.explicit_table[p.n] = r.source != NULL;
+			p.addr[p.n] = r.addr;
+			p.line[p.n] = ln[i].p;
+			p.len[p.n] = ln[i].len;
+			if (++p.n == RASN_LOOKUP_BATCH)
+				flush_ips(s, &p);
+			continue;
+		}
+		flush_ips(s, &p);
+		dispatch(s, ln[i].p, ln[i].len, &r);
+		if (rasnd_session_stalled(s) || s->closed)
+			return i + 1; /* a barrier (reload), or the pending bound: the rest waits */
+	}
+	flush_ips(s, &p);
+	return n;
+}
+
+static void dispatch(struct rasnd_session *s, const char *line, size_t len, struct rasn_request *rq)
+{
+	struct rasnd *d = s->d;
+	struct rasn_request r = *rq;
+	d->stats.queries[r.type]++;
+	struct rasn_buf *b = rasnd_session_outbuf(s);
+	if (r.type != RASN_Q_INVALID && check_source(s, &r, line, len) < 0)
+		return;
+	switch (r.type) {
+	case RASN_Q_IP:
+		do_ip(s, b, &r, line, len);
+		break;
+	case RASN_Q_AS:
+		do_as(s, b, &r, line, len, 0);
+		break;
+	case RASN_Q_PREFIXES:
+		do_as(s, b, &r, line, len, 1);
+		break;
+	case RASN_Q_ORG:
+		do_org(s, b, &r, line, len);
+		break;
+	case RASN_Q_DOMAIN:
+		do_domain(s, b, &r, line, len);
+		break;
+	case RASN_Q_PING:
+		rasn_reply_open(b, line, len, "ping", "ok");
+		rasn_buf_lit(b, ",\"version\":\"" RASN_VERSION "\"");
+		rasn_reply_close(b, NULL);
+		break;
+	case RASN_Q_HELP:
+		rasn_reply_open(b, line, len, "help", "ok");
+		rasn_buf_lit(b, ",\"help\":");
+		rasn_buf_json_str(b, help_text, sizeof(help_text) - 1);
+		rasn_reply_close(b, NULL);
+		break;
+	case RASN_Q_STATS:
+		do_stats(s, b, &r, line, len);
+		break;
+	case RASN_Q_RELOAD: {
+		struct rasnd_slot *slot = rasnd_session_slot(s, line, len, 1);
+		if (!slot) {
+			rasn_reply_error(b, line, len, "reload", "out of memory");
+			break;
+		}
+		rasnd_reload_start(d, slot);
+		break;
+	}
+	case RASN_Q_REFRESH: {
+		struct rasnd_slot *slot = rasnd_session_slot(s, line, len, 1);
+		if (!slot) {
+			rasn_reply_error(b, line, len, "refresh", "out of memory");
+			break;
+		}
+		rasnd_refresh_start(d, slot);
+		break;
+	}
+	case RASN_Q_BEGIN:
+		do_begin(s, b);
+		break;
+	case RASN_Q_END:
+		rasn_reply_error(b, line, len, "end", "end without begin");
+		break;
+	case RASN_Q_INVALID:
+		rasn_reply_error(b, line, len, "invalid", r.error ? r.error : "bad request");
+		break;
+	}
+}
+
+void rasnd_query_long_line(struct rasnd_session *s, const char *line, size_t len)
+{
+	char msg[96];
+	s->d->stats.lines++;
+	s->d->stats.long_lines++;
+	s->d->stats.queries[RASN_Q_INVALID]++;
+	snprintf(msg, sizeof(msg), "line too long (more than %d bytes)", RASN_LINE_MAX);
+	rasn_reply_error(rasnd_session_outbuf(s), line, len < 64 ? len : 64, "invalid", msg);
+}
+

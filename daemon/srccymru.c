@@ -1,0 +1,804 @@
+/* The Team Cymru source: an address is answered from its DNS interface, an origin TXT query
+ * (reversed octets or nibbles under the origin zones) and then an AS TXT query for the name.
+ * Every answer goes through lib/cymru's bounded parsers; a malformed record is an error,
+ * never trusted.
+ *
+ * Every query goes through the "cymru" upstream (daemon/upstream.h: batching, coalescing,
+ * retries, one circuit breaker per resolver). Its keys:
+ *   'o' family net   the origin of a /24 (IPv4) or /48 (IPv6): asks for its first address
+ *                    (x.y.z.0), whose records serve every address of the block they cover;
+ *   'O' family addr  the origin of one address: for the addresses the block's answer does not
+ *                    cover (a more specific announcement elsewhere in the block, or nothing
+ *                    announced at its first address);
+ *   'n' asn          an AS name, when an address's origin differs from its block's;
+ *   'a' asn          an AS lookup (name, country, registry, date).
+ * An origin call ('o', 'O') also gets the name of the origin it found (from the cache, else
+ * through an 'n' key), so its answer is complete when its key leaves the batcher: lookups of
+ * the same block that come meanwhile join it instead of asking again. The answer handed to
+ * waiters is the origin message as received and the AS record (struct packed); each waiter
+ * parses the message for its own address. */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+
+#include "cache.h"
+#include "cymru.h"
+#include "dns.h"
+#include "log.h"
+#include "rasnd.h"
+#include "reply.h"
+#include "srccymru.h"
+#include "upcache.h"
+#include "upstream.h"
+
+/* What the cache keeps of an answer: daemon/upcache.h, the same bytes as RIPEstat's. */
+_Static_assert(RASN_CYMRU_MAX_ORIGINS == RASND_UPCACHE_ORIGINS, "cache entry and Cymru origins differ");
+
+static uint64_t now_ms(void)
+{
+	return (uint64_t)(rasnd_now_unix() * 1000.0);
+}
+
+/* ---- the upstream side: keys, queries, outcomes ---- */
+
+#define KEY_MAX 18
+
+/* An origin call's answer: the origin message, then a struct rasn_cymru_as (alen 0: none). */
+struct packed {
+	uint32_t olen, alen;
+	/* olen bytes, then alen bytes */
+};
+
+struct fetch {
+	struct rasnd *d;
+	struct rasnd_up_call *call;
+	unsigned ep;
+	char kind;
+	struct rasn_addr first;       /* origin calls: the address asked about */
+	uint32_t asn;                 /* 'n', 'a' */
+	unsigned char *obuf;          /* origin calls: the origin answer, while the name is asked */
+	int olen;
+	char qname[RASN_CYMRU_QNAME_MAX];
+};
+
+static int key_origin(char kind, const struct rasn_addr *a, unsigned char *key)
+{
+	unsigned bytes = a->family == RASN_AF4 ? 4 : 16;
+	rasn_u128 v = a->v;
+	if (kind == 'o')
+		v &= ~rasn_hostmask(a->family, a->family == RASN_AF4 ? 24 : 48);
+	key[0] = (unsigned char)kind;
+	key[1] = (unsigned char)a->family;
+	for (unsigned i = 0; i < bytes; i++)
+		key[2 + i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
+	return (int)(2 + bytes);
+}
+
+static int key_asn(char kind, uint32_t asn, unsigned char *key)
+{
+	key[0] = (unsigned char)kind;
+	for (int i = 0; i < 4; i++)
+		key[1 + i] = (unsigned char)(asn >> (8 * (3 - i)));
+	return 5;
+}
+
+static int key_decode(const unsigned char *key, size_t len, struct fetch *f)
+{
+	f->kind = (char)key[0];
+	if ((f->kind == 'o' || f->kind == 'O') && len >= 2) {
+		unsigned bytes = key[1] == RASN_AF4 ? 4 : key[1] == RASN_AF6 ? 16 : 0;
+		if (!bytes || len != 2 + bytes)
+			return -1;
+		f->first.family = key[1];
+		f->first.v = 0;
+		for (unsigned i = 0; i < bytes; i++)
+			f->first.v = (f->first.v << 8) | key[2 + i];
+		return 0;
+	}
+	if ((f->kind == 'n' || f->kind == 'a') && len == 5) {
+		f->asn = (uint32_t)key[1] << 24 | (uint32_t)key[2] << 16 | (uint32_t)key[3] << 8 | key[4];
+		return 0;
+	}
+	return -1;
+}
+
+static const char *dns_failure(int status)
+{
+	switch (status) {
+	case ARES_ETIMEOUT:
+		return "cymru: timeout";
+	case ARES_ESERVFAIL:
+		return "cymru: server failure (SERVFAIL)";
+	case ARES_EREFUSED:
+		return "cymru: refused";
+	case ARES_ECONNREFUSED:
+		return "cymru: connection refused by the resolver";
+	case ARES_EDESTRUCTION:
+		return "cymru: shutting down";
+	default:
+		return "cymru: unusable answer";
+	}
+}
+
+/* Every TXT record of the answer, character-strings of one record joined, to fn; stops at
+ * the first record fn accepts (returns 0). Returns 0 if one was accepted, else the last
+ * parse error or RASN_EEMPTY. */
+static int each_txt(const unsigned char *abuf, int alen, int (*fn)(void *, const char *, size_t), void *ud)
+{
+	struct ares_txt_ext *txt = NULL;
+	if (alen <= 0 || ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS)
+		return RASN_ESYNTAX;
+	char rec[1024];
+	size_t n = 0;
+	int rc = RASN_EEMPTY, done = 0;
+	for (struct ares_txt_ext *t = txt; t && !done; t = t->next) {
+		if (t->record_start)
+			n = 0;
+		size_t l = t->length < sizeof(rec) - n ? t->length : sizeof(rec) - n;
+		memcpy(rec + n, t->txt, l);
+		n += l;
+		/* the record is complete when the next part starts a new one */
+		if (!t->next || t->next->record_start) {
+			rc = fn(ud, rec, n);
+			done = rc == 0;
+		}
+	}
+	ares_free_data(txt);
+	return rc;
+}
+
+/* Picks the most specific origin record holding addr (any address when addr is NULL). */
+struct pick {
+	const struct rasn_addr *addr;
+	struct rasn_cymru_origin best;
+	unsigned parsed;
+};
+
+static int take_origin(void *ud, const char *s, size_t n)
+{
+	struct pick *p = ud;
+	struct rasn_cymru_origin o;
+	if (rasn_cymru_parse_origin(s, n, NULL, &o) < 0)
+		return RASN_ESYNTAX;
+	p->parsed++;
+	if (p->addr && !rasn_cymru_prefix_covers(&o.prefix, p->addr))
+		return 1;
+	/* several records (several announcements): keep the most specific prefix */
+	if (!p->best.n_asns || o.prefix.len > p->best.prefix.len)
+		p->best = o;
+	return 1; /* look at all of them */
+}
+
+struct as_pick {
+	uint32_t asn;
+	struct rasn_cymru_as as;
+};
+
+static int take_as(void *ud, const char *s, size_t n)
+{
+	struct as_pick *p = ud;
+	struct rasn_cymru_as a;
+	int rc = rasn_cymru_parse_as(s, n, &a);
+	if (rc < 0)
+		return rc;
+	if (a.asn != p->asn)
+		return RASN_ESYNTAX; /* an answer about another AS is not an answer */
+	p->as = a;
+	return 0;
+}
+
+/* The AS record cache, under the AS query name: shared by AS lookups and origin names. */
+static void as_qname(struct rasnd *d, uint32_t asn, char *qn)
+{
+	if (rasn_cymru_as_qname(asn, d->cfg.cymru_as_zone, qn, RASN_CYMRU_QNAME_MAX) < 0)
+		qn[0] = 0;
+}
+
+static void as_cache_put(struct rasnd *d, const char *qname, const struct rasn_cymru_as *as, int found)
+{
+	if (!d->cache || !qname[0])
+		return;
+	/* [cache] ttl / negative_ttl as they are now (a SIGHUP applies at once), not the DNS TTL
+	 * bounds of domain answers */
+	struct rasn_cache_val v = { as, sizeof(*as), (found ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT };
+	rasn_cache_put_name(d->cache, qname, strlen(qname), &v, now_ms(),
+			    (found ? d->cfg.cache_ttl_s : d->cfg.cache_negative_ttl_s) * 1000);
+}
+
+/* 1 with *as filled (0 negative), -1 nothing usable. */
+static int as_cache_get(struct rasnd *d, const char *qname, uint32_t asn, struct rasn_cymru_as *as)
+{
+	struct rasn_cache_hit h;
+	if (!d->cache || !qname[0] || rasn_cache_get_name(d->cache, qname, strlen(qname), now_ms(), &h) < 0 ||
+	    h.val.len != sizeof(*as))
+		return -1;
+	memcpy(as, h.val.data, sizeof(*as));
+	/* our own bytes, still checked: NUL-terminated fields, the same AS */
+	if (as->asn != asn || !memchr(as->name, 0, sizeof(as->name)) || !memchr(as->cc, 0, sizeof(as->cc)) ||
+	    !memchr(as->registry, 0, sizeof(as->registry)) || !memchr(as->allocated, 0, sizeof(as->allocated))) {
+		memset(as, 0, sizeof(*as));
+		return -1;
+	}
+	return (h.val.flags & RASN_CACHE_NEGATIVE) ? 0 : 1;
+}
+
+/* Keep an origin answer for addr (prefix-aware: under the announced prefix, or the /24 or /48
+ * holding the address when the announcement is wider), or a miss (not announced: only addr),
+ * for the configured TTL. name: the origin's AS name ("" or NULL: none). */
+static void remember(struct rasnd *d, const struct rasn_addr *addr, const struct rasn_cymru_origin *o,
+		     const char *name)
+{
+	if (!d->cache)
+		return;
+	struct rasnd_upcache_ip c;
+	memset(&c, 0, sizeof(c));
+	c.version = RASND_UPCACHE_VERSION;
+	struct rasn_prefix where;
+	if (!o) {
+		where = (struct rasn_prefix){ addr->family, addr->v, rasn_af_bits(addr->family) };
+	} else {
+		c.n_asns = (uint8_t)o->n_asns;
+		memcpy(c.asns, o->asns, sizeof(c.asns));
+		c.family = (uint8_t)o->prefix.family;
+		c.plen = (uint8_t)o->prefix.len;
+		c.paddr = o->prefix.addr;
+		memcpy(c.cc, o->cc, sizeof(c.cc));
+		memcpy(c.registry, o->registry, sizeof(c.registry));
+		memcpy(c.allocated, o->allocated, sizeof(c.allocated));
+		if (name)
+			snprintf(c.name, sizeof(c.name), "%s", name);
+		where = rasn_cache_store_prefix(&o->prefix, addr);
+	}
+	struct rasn_cache_val v = { &c, sizeof(c), (o ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT };
+	rasn_cache_put_prefix(d->cache, &where, &v, now_ms(),
+			      o ? d->cfg.cache_ttl_s * 1000 : d->cfg.cache_negative_ttl_s * 1000);
+}
+
+static void fetch_done(struct fetch *f, enum rasn_outcome o, const void *data, size_t len, const char *error)
+{
+	rasnd_upstream_done(f->call, o, 0, data, len, error);
+	free(f->obuf);
+	free(f);
+}
+
+/* An origin call ends: the origin message and the name (as) to the waiters, and the answer
+ * for the asked address into the cache (once here, not once per waiter). */
+static void origin_complete(struct fetch *f, const struct rasn_cymru_as *as)
+{
+	size_t olen = (size_t)f->olen, al = as ? sizeof(*as) : 0;
+	struct packed *p = malloc(sizeof(*p) + olen + al);
+	if (!p) {
+		fetch_done(f, RASN_FINAL_OTHER, NULL, 0, "cymru: out of memory");
+		return;
+	}
+	p->olen = (uint32_t)olen;
+	p->alen = (uint32_t)al;
+	memcpy(p + 1, f->obuf, olen);
+	if (al)
+		memcpy((unsigned char *)(p + 1) + olen, as, al);
+	struct pick pk = { &f->first, { { 0 } }, 0 };
+	each_txt(f->obuf, f->olen, take_origin, &pk);
+	if (pk.best.n_asns)
+		remember(f->d, &f->first, &pk.best, as && as->asn == pk.best.asns[0] ? as->name : NULL);
+	fetch_done(f, RASN_OK, p, sizeof(*p) + olen + al, NULL);
+	free(p);
+}
+
+static void on_origin_name(void *wud, const struct rasnd_up_result *r)
+{
+	struct fetch *f = wud;
+	struct rasn_cymru_as as;
+	/* the name is a nicety: a lookup that fails still leaves a good origin answer */
+	if (r->status == RASND_UP_ANSWER && r->outcome == RASN_OK && r->len == sizeof(as)) {
+		memcpy(&as, r->data, sizeof(as));
+		origin_complete(f, &as);
+	} else {
+		origin_complete(f, NULL);
+	}
+}
+
+static void on_origin_dns(void *ud, int status, const unsigned char *abuf, int alen)
+{
+	struct fetch *f = ud;
+	enum rasn_outcome o = rasnd_dns_outcome(status);
+	if (o != RASN_OK) {
+		fetch_done(f, o, NULL, 0, o == RASN_FINAL_NXDOMAIN ? NULL : dns_failure(status));
+		return;
+	}
+	struct pick any = { NULL, { { 0 } }, 0 }, mine = { &f->first, { { 0 } }, 0 };
+	each_txt(abuf, alen, take_origin, &any);
+	if (!any.parsed) {
+		fetch_done(f, RASN_FINAL_MALFORMED, NULL, 0, "cymru: malformed origin record");
+		return;
+	}
+	if (!(f->obuf = malloc((size_t)alen))) {
+		fetch_done(f, RASN_FINAL_OTHER, NULL, 0, "cymru: out of memory");
+		return;
+	}
+	memcpy(f->obuf, abuf, (size_t)alen);
+	f->olen = alen;
+	each_txt(abuf, alen, take_origin, &mine);
+	if (!mine.best.n_asns) {
+		origin_complete(f, NULL); /* nothing here holds the asked address: no name to ask */
+		return;
+	}
+	/* the name, from the cache or through the upstream (an 'n' key: the calls of a burst that
+	 * share an origin AS share one name query); this call ends when it is known */
+	struct rasn_cymru_as as;
+	uint32_t asn = mine.best.asns[0];
+	as_qname(f->d, asn, f->qname);
+	int known = as_cache_get(f->d, f->qname, asn, &as);
+	if (known >= 0 || !f->qname[0] || !f->d->up_cymru) {
+		origin_complete(f, known == 1 ? &as : NULL);
+		return;
+	}
+	unsigned char key[KEY_MAX];
+	int kl = key_asn('n', asn, key);
+	rasnd_upstream_submit_now(f->d->up_cymru, key, (size_t)kl, on_origin_name, f);
+}
+
+static void on_as_dns(void *ud, int status, const unsigned char *abuf, int alen)
+{
+	struct fetch *f = ud;
+	enum rasn_outcome o = rasnd_dns_outcome(status);
+	struct as_pick ap = { f->asn, { 0 } };
+	if (o == RASN_OK && each_txt(abuf, alen, take_as, &ap) != 0) {
+		fetch_done(f, RASN_FINAL_MALFORMED, NULL, 0, "cymru: malformed AS record");
+		return;
+	}
+	if (o == RASN_OK || o == RASN_FINAL_NXDOMAIN)
+		as_cache_put(f->d, f->qname, &ap.as, o == RASN_OK);
+	fetch_done(f, o, o == RASN_OK ? &ap.as : NULL, o == RASN_OK ? sizeof(ap.as) : 0,
+		   o == RASN_OK || o == RASN_FINAL_NXDOMAIN ? NULL : dns_failure(status));
+}
+
+/* The upstream's issue callback: one try of one key on resolver ep. */
+static void issue(void *ud, struct rasnd_up_call *call, const void *key, size_t keylen, unsigned ep)
+{
+	struct rasnd *d = ud;
+	struct fetch *f = calloc(1, sizeof(*f));
+	if (!f) {
+		rasnd_upstream_done(call, RASN_FINAL_OTHER, 0, NULL, 0, "cymru: out of memory");
+		return;
+	}
+	f->d = d;
+	f->call = call;
+	f->ep = ep;
+	if (key_decode(key, keylen, f) < 0) {
+		fetch_done(f, RASN_FINAL_OTHER, NULL, 0, "cymru: bad key");
+		return;
+	}
+	char qn[RASN_CYMRU_QNAME_MAX];
+	rasnd_dns_cb cb;
+	if (f->kind == 'o' || f->kind == 'O') {
+		const char *zone = f->first.family == RASN_AF4 ? d->cfg.cymru_origin_zone : d->cfg.cymru_origin6_zone;
+		if (rasn_cymru_origin_qname(&f->first, zone, qn, sizeof(qn)) < 0) {
+			fetch_done(f, RASN_FINAL_OTHER, NULL, 0, "cymru: cannot build the query");
+			return;
+		}
+		cb = on_origin_dns;
+	} else {
+		as_qname(d, f->asn, f->qname);
+		if (!f->qname[0]) {
+			fetch_done(f, RASN_FINAL_OTHER, NULL, 0, "cymru: cannot build the query");
+			return;
+		}
+		memcpy(qn, f->qname, sizeof(qn));
+		cb = on_as_dns;
+	}
+	d->stats.upstream_cymru++; /* every query sent, the AS names of origins included */
+	if (!d->dns || rasnd_dns_query_server(d->dns, ep, qn, ns_t_txt, cb, f) < 0)
+		fetch_done(f, RASN_FINAL_OTHER, NULL, 0, "cymru: cannot send the query");
+}
+
+void rasnd_resolver_upstream_cfg(struct rasnd *d, const char *name, const char **names,
+				 struct rasnd_upstream_cfg *uc)
+{
+	size_t n = rasnd_dns_n_servers(d->dns);
+	if (n > RASND_RESOLVER_MAX)
+		n = RASND_RESOLVER_MAX;
+	for (size_t i = 0; i < n; i++)
+		names[i] = rasnd_dns_server_name(d->dns, i);
+	memset(uc, 0, sizeof(*uc));
+	uc->name = name;
+	uc->n_endpoints = (unsigned)n;
+	uc->endpoint_names = names;
+	rasnd_upstream_cfg_from_config(&d->cfg, uc);
+}
+
+int rasnd_cymru_init(struct rasnd *d, char *err, size_t errlen)
+{
+	d->up_cymru = NULL;
+	if (!d->dns)
+		return 0;
+	const char *names[RASND_RESOLVER_MAX];
+	struct rasnd_upstream_cfg uc;
+	rasnd_resolver_upstream_cfg(d, "cymru", names, &uc);
+	uc.batch.key_max = KEY_MAX;
+	static const struct rasnd_up_ops ops = { issue };
+	if (rasnd_upstream_new(d->base, &uc, &ops, d, &d->up_cymru, err, errlen) < 0)
+		return -1;
+	/* domain lookups ride the same resolvers, behind the same breakers */
+	return rasnd_domain_init(d, err, errlen);
+}
+
+void rasnd_cymru_free(struct rasnd *d)
+{
+	rasnd_domain_free(d);
+	rasnd_upstream_free(d->up_cymru);
+	d->up_cymru = NULL;
+}
+
+/* ---- the waiting side: addresses ---- */
+
+struct job {
+	struct rasnd *d;
+	struct rasnd_slot *slot;
+	struct rasn_addr addr;
+	int fallback_table;
+	int enrich;        /* the table answers; Cymru adds country, registry, allocation date */
+	int exact;         /* asked with an 'O' key */
+	struct rasn_cymru_origin origin;
+	struct rasn_cymru_as as;
+	int have_as;
+	int from_cache;
+};
+
+/* A cached answer for the address: 1 found (j filled), 0 cached miss, -1 nothing usable. */
+static int recall(struct job *j)
+{
+	struct rasn_cache_hit h;
+	if (!j->d->cache || rasn_cache_get_addr(j->d->cache, &j->addr, now_ms(), &h) < 0)
+		return -1;
+	j->d->stats.cache_hits++;
+	if (h.val.flags & RASN_CACHE_NEGATIVE)
+		return 0;
+	struct rasnd_upcache_ip c;
+	if (h.val.len != sizeof(c))
+		return -1;
+	memcpy(&c, h.val.data, sizeof(c));
+	struct rasn_prefix p = { c.family, c.paddr, c.plen };
+	if (!rasnd_upcache_ip_valid(&c, &j->addr))
+		return -1; /* not ours, or damaged: ask again */
+	j->origin.n_asns = c.n_asns;
+	memcpy(j->origin.asns, c.asns, sizeof(c.asns));
+	j->origin.prefix = p;
+	memcpy(j->origin.cc, c.cc, sizeof(c.cc));
+	memcpy(j->origin.registry, c.registry, sizeof(c.registry));
+	memcpy(j->origin.allocated, c.allocated, sizeof(c.allocated));
+	memcpy(j->as.name, c.name, sizeof(c.name));
+	j->have_as = c.name[0] != 0;
+	return 1;
+}
+
+/* Cymru's own fields, added to an open reply object. */
+static void add_enrichment(struct rasn_buf *b, const struct rasn_cymru_origin *o, int with_cc)
+{
+	if (with_cc && o->cc[0]) {
+		rasn_buf_lit(b, ",\"cc\":");
+		rasn_buf_json_str(b, o->cc, strlen(o->cc));
+	}
+	rasn_buf_lit(b, ",\"registry\":");
+	rasn_buf_json_str(b, o->registry, strlen(o->registry));
+	rasn_buf_lit(b, ",\"allocated\":");
+	rasn_buf_json_str(b, o->allocated, strlen(o->allocated));
+}
+
+/* Drop the "}\n" a reply function closed its object with, to add fields. */
+static void reopen(struct rasn_buf *b)
+{
+	if (!b->oom && b->len >= 2 && b->data[b->len - 1] == '\n')
+		b->len -= 2;
+}
+
+static void finish(struct job *j, const char *error)
+{
+	struct rasnd_slot *slot = j->slot;
+	struct rasn_buf *b = &slot->reply;
+	if (j->enrich) {
+		/* looked up now, in the table being served now (a reload may have come between) */
+		struct rasn_match m;
+		if (rasn_table_lookup(j->d->table, &j->addr, &m)) {
+			j->d->stats.table_hits++;
+			rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, &m, NULL);
+			reopen(b);
+			if (j->origin.n_asns)
+				add_enrichment(b, &j->origin, !m.cc[0]);
+			rasn_reply_close(b, "table");
+			free(j);
+			rasnd_slot_complete(slot);
+			return;
+		}
+		j->d->stats.table_misses++;
+	}
+	if (error || !j->origin.n_asns) {
+		if (j->fallback_table) {
+			rasnd_table_ip_reply(j->d, slot, &j->addr);
+		} else if (error) {
+			rasn_reply_error(b, slot->query, slot->qlen, "ip", error);
+		} else {
+			rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, NULL, j->from_cache ? "cache" : "cymru");
+		}
+	} else {
+		/* shaped like a table answer, the range being the announced prefix */
+		struct rasn_match m;
+		struct rasn_buf nb;
+		rasn_buf_init(&nb);
+		memset(&m, 0, sizeof(m));
+		rasn_buf_json_esc(&nb, j->as.name, strlen(j->as.name));
+		m.family = j->origin.prefix.family;
+		m.first = j->origin.prefix.addr;
+		m.last = j->origin.prefix.addr | rasn_hostmask(m.family, j->origin.prefix.len);
+		m.asn = j->origin.asns[0];
+		m.origins = j->origin.asns;
+		m.n_origins = j->origin.n_asns;
+		m.name = j->as.name;
+		m.name_json = nb.oom || !nb.data ? "" : nb.data;
+		m.name_json_len = nb.oom ? 0 : nb.len;
+		m.cc = j->origin.cc;
+		rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, &m, NULL);
+		reopen(b);
+		add_enrichment(b, &j->origin, 0); /* cc came with the match */
+		rasn_reply_close(b, j->from_cache ? "cache" : "cymru");
+		rasn_buf_free(&nb);
+	}
+	free(j);
+	rasnd_slot_complete(slot);
+}
+
+static void submit_origin(struct job *j, char kind);
+
+static void on_name(void *wud, const struct rasnd_up_result *r)
+{
+	struct job *j = wud;
+	struct as_pick ap = { j->origin.asns[0], { 0 } };
+	/* the name is a nicety: a lookup that fails still leaves a good origin answer */
+	if (r->status == RASND_UP_ANSWER && r->outcome == RASN_OK && r->len == sizeof(ap.as)) {
+		memcpy(&j->as, r->data, sizeof(j->as));
+		j->have_as = j->as.asn == ap.asn;
+	}
+	remember(j->d, &j->addr, &j->origin, j->have_as ? j->as.name : NULL);
+	finish(j, NULL);
+}
+
+static void on_origin(void *wud, const struct rasnd_up_result *r)
+{
+	struct job *j = wud;
+	if (r->status != RASND_UP_ANSWER) {
+		finish(j, r->error ? r->error : "cymru: failed");
+		return;
+	}
+	const struct packed *p = r->data;
+	struct packed hdr = { 0, 0 };
+	if (r->outcome == RASN_OK && p && r->len >= sizeof(hdr)) {
+		memcpy(&hdr, p, sizeof(hdr));
+		if (sizeof(hdr) + (size_t)hdr.olen + hdr.alen != r->len)
+			hdr.olen = hdr.alen = 0;
+	}
+	const unsigned char *obuf = (const unsigned char *)r->data + sizeof(hdr);
+	struct pick mine = { &j->addr, { { 0 } }, 0 };
+	if (hdr.olen)
+		each_txt(obuf, (int)hdr.olen, take_origin, &mine);
+	if (!mine.best.n_asns) {
+		if (!j->exact) {
+			/* nothing announced at the block's first address, or only something more specific
+			 * than what holds this one: ask for this address itself */
+			submit_origin(j, 'O');
+			return;
+		}
+		if (hdr.olen) {
+			finish(j, "cymru: malformed origin record"); /* records, none about this address */
+			return;
+		}
+		remember(j->d, &j->addr, NULL, NULL);
+		finish(j, NULL); /* not announced */
+		return;
+	}
+	j->origin = mine.best;
+	/* the name: asked by the call for the block's own origin; else from the cache or asked */
+	struct as_pick ap = { j->origin.asns[0], { 0 } };
+	if (hdr.alen == sizeof(ap.as))
+		memcpy(&ap.as, obuf + hdr.olen, sizeof(ap.as));
+	if (hdr.alen == sizeof(ap.as) && ap.as.asn == ap.asn) {
+		j->as = ap.as;
+		j->have_as = 1;
+	} else {
+		char qn[RASN_CYMRU_QNAME_MAX];
+		as_qname(j->d, ap.asn, qn);
+		int known = as_cache_get(j->d, qn, ap.asn, &j->as);
+		j->have_as = known == 1;
+		if (known < 0 && j->d->up_cymru) {
+			unsigned char key[KEY_MAX];
+			int kl = key_asn('n', ap.asn, key);
+			rasnd_upstream_submit_now(j->d->up_cymru, key, (size_t)kl, on_name, j);
+			return;
+		}
+	}
+	/* the call cached the answer for the address it asked about; cache this one too unless
+	 * that is the same entry */
+	struct rasn_addr first = j->addr;
+	if (!j->exact)
+		first.v &= ~rasn_hostmask(first.family, first.family == RASN_AF4 ? 24 : 48);
+	struct pick theirs = { &first, { { 0 } }, 0 };
+	each_txt(obuf, (int)hdr.olen, take_origin, &theirs);
+	if (!theirs.best.n_asns || theirs.best.prefix.len != j->origin.prefix.len ||
+	    theirs.best.prefix.addr != j->origin.prefix.addr)
+		remember(j->d, &j->addr, &j->origin, j->have_as ? j->as.name : NULL);
+	finish(j, NULL);
+}
+
+static void submit_origin(struct job *j, char kind)
+{
+	unsigned char key[KEY_MAX];
+	int kl = key_origin(kind, &j->addr, key);
+	j->exact = kind == 'O';
+	rasnd_upstream_submit(j->d->up_cymru, key, (size_t)kl, on_origin, j);
+}
+
+void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int mode)
+{
+	int fallback_table = mode == RASND_CYMRU_FALLBACK;
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		rasn_reply_error(&slot->reply, slot->query, slot->qlen, "ip", "out of memory");
+		rasnd_slot_complete(slot);
+		return;
+	}
+	j->d = d;
+	j->slot = slot;
+	j->addr = *a;
+	j->fallback_table = fallback_table;
+	j->enrich = mode == RASND_CYMRU_ENRICH;
+	int known = recall(j);
+	if (known >= 0) {
+		/* answered from memory or disk: no upstream call */
+		j->from_cache = 1;
+		finish(j, NULL);
+		return;
+	}
+	if (!d->dns || !d->up_cymru) {
+		finish(j, "cymru: no DNS resolver");
+		return;
+	}
+	submit_origin(j, 'o');
+}
+
+/* ---- AS numbers: one TXT query under the AS zone ---- */
+
+struct as_job {
+	struct rasnd *d;
+	struct rasnd_slot *slot;
+	uint32_t asn;
+	int fallback_table;
+	int enrich;
+	int from_cache;
+	char qname[RASN_CYMRU_QNAME_MAX];
+	struct rasn_cymru_as as;
+};
+
+static void as_finish(struct as_job *j, int found, const char *error)
+{
+	struct rasnd_slot *slot = j->slot;
+	struct rasn_buf *b = &slot->reply;
+	struct rasn_as_info info;
+	if (j->enrich && rasn_table_as(j->d->table, j->asn, &info)) {
+		rasnd_table_as_reply(j->d, slot, j->asn, &info);
+		if (found) {
+			reopen(b);
+			rasn_buf_lit(b, ",\"cc\":");
+			rasn_buf_json_str(b, j->as.cc, strlen(j->as.cc));
+			rasn_buf_lit(b, ",\"registry\":");
+			rasn_buf_json_str(b, j->as.registry, strlen(j->as.registry));
+			rasn_buf_lit(b, ",\"allocated\":");
+			rasn_buf_json_str(b, j->as.allocated, strlen(j->as.allocated));
+			rasn_reply_close(b, "table");
+		}
+		free(j);
+		rasnd_slot_complete(slot);
+		return;
+	}
+	if (found) {
+		rasn_reply_open(b, slot->query, slot->qlen, "as", "ok");
+		rasn_buf_printf(b, ",\"asn\":%u,\"as_name\":", j->asn);
+		rasn_buf_json_str(b, j->as.name, strlen(j->as.name));
+		rasn_buf_lit(b, ",\"cc\":");
+		rasn_buf_json_str(b, j->as.cc, strlen(j->as.cc));
+		rasn_buf_lit(b, ",\"registry\":");
+		rasn_buf_json_str(b, j->as.registry, strlen(j->as.registry));
+		rasn_buf_lit(b, ",\"allocated\":");
+		rasn_buf_json_str(b, j->as.allocated, strlen(j->as.allocated));
+		rasn_reply_close(b, j->from_cache ? "cache" : "cymru");
+	} else if (j->fallback_table) {
+		int f = rasn_table_as(j->d->table, j->asn, &info);
+		rasnd_table_as_reply(j->d, slot, j->asn, f ? &info : NULL);
+	} else if (error) {
+		rasn_reply_error(b, slot->query, slot->qlen, "as", error);
+	} else {
+		rasn_reply_open(b, slot->query, slot->qlen, "as", "not_found");
+		rasn_buf_printf(b, ",\"asn\":%u", j->asn);
+		rasn_reply_close(b, j->from_cache ? "cache" : "cymru");
+	}
+	free(j);
+	rasnd_slot_complete(slot);
+}
+
+static void on_as_only(void *wud, const struct rasnd_up_result *r)
+{
+	struct as_job *j = wud;
+	if (r->status != RASND_UP_ANSWER) {
+		as_finish(j, 0, r->error ? r->error : "cymru: failed");
+		return;
+	}
+	if (r->outcome != RASN_OK) {
+		as_finish(j, 0, NULL); /* NXDOMAIN: no such AS (cached by the call) */
+		return;
+	}
+	if (r->len != sizeof(j->as)) {
+		as_finish(j, 0, "cymru: malformed AS record");
+		return;
+	}
+	memcpy(&j->as, r->data, sizeof(j->as));
+	as_finish(j, 1, NULL);
+}
+
+void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int mode)
+{
+	int fallback_table = mode == RASND_CYMRU_FALLBACK;
+	struct as_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		rasn_reply_error(&slot->reply, slot->query, slot->qlen, "as", "out of memory");
+		rasnd_slot_complete(slot);
+		return;
+	}
+	j->d = d;
+	j->slot = slot;
+	j->asn = asn;
+	j->fallback_table = fallback_table;
+	j->enrich = mode == RASND_CYMRU_ENRICH;
+	if (rasn_cymru_as_qname(asn, d->cfg.cymru_as_zone, j->qname, sizeof(j->qname)) < 0) {
+		as_finish(j, 0, "cymru: cannot build the query");
+		return;
+	}
+	int known = as_cache_get(d, j->qname, asn, &j->as);
+	if (known >= 0) {
+		d->stats.cache_hits++;
+		j->from_cache = 1;
+		as_finish(j, known, NULL);
+		return;
+	}
+	if (!d->dns || !d->up_cymru) {
+		as_finish(j, 0, "cymru: no DNS resolver");
+		return;
+	}
+	unsigned char key[KEY_MAX];
+	int kl = key_asn('a', asn, key);
+	rasnd_upstream_submit(d->up_cymru, key, (size_t)kl, on_as_only, j);
+}
+
+/* ---- "order = auto": is Cymru's zone reachable through the resolvers? ---- */
+
+static void on_probe(void *ud, int status, const unsigned char *abuf, int alen)
+{
+	struct rasnd *d = ud;
+	/* any real answer (even NXDOMAIN) means a resolver speaks for the zone */
+	if (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+		d->cfg.order_cymru = 1;
+		log_info("lookup order: table cymru (a resolver answers for %s)", d->cfg.cymru_as_zone);
+	} else {
+		log_info("lookup order: table alone (no resolver answers for %s: %s)", d->cfg.cymru_as_zone,
+			 ares_strerror(status));
+	}
+}
+
+void rasnd_cymru_probe(struct rasnd *d)
+{
+	if (!d->cfg.order_auto || !d->dns)
+		return;
+	/* the zone's SOA: the one question every resolver that reaches the zone can answer */
+	if (rasnd_dns_query(d->dns, d->cfg.cymru_as_zone, ns_t_soa, on_probe, d) < 0)
+		log_warn("lookup order: cannot probe for Cymru; the table alone");
+}
