@@ -178,33 +178,36 @@ static const char *set_key(struct rasnd_config *c, const struct key *k, const ch
 		return NULL;
 	case K_ORDER: {
 		char tmp[256], *save = NULL;
-		int pos = 0;
-		c->order_cymru = c->order_table = c->order_ripe = 0;
+		int n = 0;
+		c->order_n = 0;
 		c->order_auto = strcmp(v, "auto") == 0;
 		if (c->order_auto) {
 			/* "table" until a resolver is seen to answer Cymru's zone, then "table cymru" */
-			c->order_table = 1;
+			c->order_src[0] = RASND_SRC_TABLE;
+			c->order_n = 1;
 			return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
 		}
+		if (strlen(v) >= sizeof(tmp))
+			return "too long";
 		snprintf(tmp, sizeof(tmp), "%s", v);
 		for (char *tok = strtok_r(tmp, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-			pos++;
+			int src;
 			if (strcmp(tok, "table") == 0)
-				c->order_table = pos;
+				src = RASND_SRC_TABLE;
 			else if (strcmp(tok, "cymru") == 0)
-				c->order_cymru = pos;
+				src = RASND_SRC_CYMRU;
 			else if (strcmp(tok, "ripestat") == 0)
-				c->order_ripe = pos;
+				src = RASND_SRC_RIPE;
 			else
 				return "unknown source (known: table, cymru, ripestat; or auto alone)";
+			for (int m = 0; m < n; m++)
+				if (c->order_src[m] == src)
+					return "a source is listed twice";
+			c->order_src[n++] = src; /* at most RASND_ORDER_MAX: each once */
 		}
-		if (!pos)
+		if (!n)
 			return "empty list";
-		if (c->order_cymru && c->order_ripe)
-			return "cymru and ripestat in one order is not supported yet: pick one (each can still be asked with @NAME)";
-		c->order_ripe = !c->order_ripe ? 0 : (c->order_table && c->order_table < c->order_ripe) ? 1 : 2;
-		/* as one number: 0 not asked, 1 after the table (or alone with it), 2 first */
-		c->order_cymru = !c->order_cymru ? 0 : (c->order_table && c->order_table < c->order_cymru) ? 1 : 2;
+		c->order_n = n;
 		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
 	}
 	case K_SIZE: {

@@ -7,6 +7,10 @@
 
 #define RASND_MAX_DATASETS 16
 
+/* The sources of [lookup] order. */
+enum { RASND_SRC_TABLE = 1, RASND_SRC_CYMRU = 2, RASND_SRC_RIPE = 3 };
+#define RASND_ORDER_MAX 3
+
 struct rasnd_config {
 	/* [server] */
 	char *socket;
@@ -27,11 +31,10 @@ struct rasnd_config {
 	size_t load_threads;         /* 0: one per online CPU, at most 8 */
 	int snapshot;                /* keep the built table's image in the state directory */
 	/* [lookup] */
-	char *order;                 /* sources in order: "table", "cymru" */
-	int order_cymru;             /* 0: not asked; 1: after the table; 2: before it */
-	int order_table;
+	char *order;                 /* sources in order: "table", "cymru", "ripestat" */
+	int order_src[RASND_ORDER_MAX]; /* RASND_SRC_*, as listed (each at most once) */
+	int order_n;
 	int order_auto;              /* "auto": table, plus cymru once a resolver answers for it */
-	int order_ripe;              /* as order_cymru: 0 not asked, 1 after the table, 2 before it */
 	size_t org_max_results;
 	/* [log] */
 	int log_level;

@@ -67,42 +67,43 @@ static struct rasnd_slot *async_slot(struct rasnd_session *s, const char *q, siz
 	return slot;
 }
 
-/* Hand an address to Cymru through a reply slot (answers stay in order). */
-static void ask_cymru(struct rasnd_session *s, const struct rasn_addr *a, const char *q, size_t qlen, int mode)
+/* The position after pos in [lookup] order, or -1 at its end. */
+static int order_next(const struct rasnd_config *c, int pos)
+{
+	return pos + 1 < c->order_n ? pos + 1 : -1;
+}
+
+/* Does the table answer at position pos by itself: the table there, not enriched by Cymru? */
+static int table_alone_at(const struct rasnd_config *c, int pos)
+{
+	int next = order_next(c, pos);
+	return pos < c->order_n && c->order_src[pos] == RASND_SRC_TABLE &&
+	       (next < 0 || c->order_src[next] != RASND_SRC_CYMRU);
+}
+
+/* Hand an address to the sources of the order from pos on, through a reply slot (answers
+ * stay in order). */
+static void ask_order_ip(struct rasnd_session *s, const struct rasn_addr *a, const char *q, size_t qlen, int pos)
 {
 	struct rasnd_slot *slot = async_slot(s, q, qlen, "ip");
 	if (slot)
-		rasnd_cymru_ip(s->d, slot, a, mode);
-}
-
-static void ask_ripe_ip(struct rasnd_session *s, const struct rasn_addr *a, const char *q, size_t qlen, int mode)
-{
-	struct rasnd_slot *slot = async_slot(s, q, qlen, "ip");
-	if (slot)
-		rasnd_ripe_ip(s->d, slot, a, mode);
-}
-
-/* RIPEstat asked first (explicitly, or first in the order): the table after it, if listed. */
-static int ripe_mode(const struct rasnd_session *s, const struct rasn_request *r)
-{
-	return !r->source && s->d->cfg.order_table ? RASND_RIPE_FALLBACK : RASND_RIPE_ONLY;
+		rasnd_order_ip(s->d, slot, a, pos);
 }
 
 static void do_ip(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
 		  const char *q, size_t qlen)
 {
 	const struct rasnd_config *c = &s->d->cfg;
-	if (is_source(r, "ripestat") || (!r->source && c->order_ripe == 2)) {
-		ask_ripe_ip(s, &r->addr, q, qlen, ripe_mode(s, r));
+	if (is_source(r, "ripestat") || is_source(r, "cymru")) {
+		struct rasnd_slot *slot = async_slot(s, q, qlen, "ip");
+		if (slot && is_source(r, "ripestat"))
+			rasnd_ripe_ip(s->d, slot, &r->addr, -1);
+		else if (slot)
+			rasnd_cymru_ip(s->d, slot, &r->addr, RASND_CYMRU_ONLY, -1);
 		return;
 	}
-	if (is_source(r, "cymru") || (!r->source && c->order_cymru == 2)) {
-		/* Cymru first; with the table later in the order it answers what Cymru cannot */
-		ask_cymru(s, &r->addr, q, qlen, !r->source && c->order_table ? RASND_CYMRU_FALLBACK : RASND_CYMRU_ONLY);
-		return;
-	}
-	if (!r->source && c->order_cymru == 1) {
-		ask_cymru(s, &r->addr, q, qlen, RASND_CYMRU_ENRICH);
+	if (!r->source && !table_alone_at(c, 0)) {
+		ask_order_ip(s, &r->addr, q, qlen, 0);
 		return;
 	}
 	struct rasn_match m;
@@ -111,8 +112,8 @@ static void do_ip(struct rasnd_session *s, struct rasn_buf *b, const struct rasn
 		s->d->stats.table_hits++;
 	else
 		s->d->stats.table_misses++;
-	if (!found && !r->source && c->order_ripe == 1) {
-		ask_ripe_ip(s, &r->addr, q, qlen, RASND_RIPE_ONLY);
+	if (!found && !r->source && order_next(c, 0) >= 0) {
+		ask_order_ip(s, &r->addr, q, qlen, 1);
 		return;
 	}
 	rasn_reply_ip(b, q, qlen, &r->addr, found ? &m : NULL, source_table);
@@ -156,36 +157,27 @@ void rasnd_table_as_reply(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn
 static void do_as(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
 		  const char *q, size_t qlen, int prefixes)
 {
-	if (!prefixes && (is_source(r, "cymru") || (!r->source && s->d->cfg.order_cymru))) {
-		struct rasnd_slot *slot = async_slot(s, q, qlen, "as");
+	const struct rasnd_config *c = &s->d->cfg;
+	int ripe = is_source(r, "ripestat"), cymru = !prefixes && is_source(r, "cymru");
+	int order = !prefixes && !r->source && (c->order_n > 1 || c->order_src[0] != RASND_SRC_TABLE);
+	if (ripe || cymru || order) {
+		struct rasnd_slot *slot = async_slot(s, q, qlen, prefixes ? "prefixes" : "as");
 		if (!slot)
 			return;
-		int mode = r->source ? RASND_CYMRU_ONLY
-			   : s->d->cfg.order_cymru == 1 ? RASND_CYMRU_ENRICH
-			   : s->d->cfg.order_table ? RASND_CYMRU_FALLBACK : RASND_CYMRU_ONLY;
-		rasnd_cymru_as(s->d, slot, r->asn, mode);
-		return;
-	}
-	const struct rasnd_config *c = &s->d->cfg;
-	if (is_source(r, "ripestat") || (!prefixes && !r->source && c->order_ripe == 2)) {
-		struct rasnd_slot *slot = async_slot(s, q, qlen, prefixes ? "prefixes" : "as");
-		if (slot && prefixes)
+		if (ripe && prefixes)
 			rasnd_ripe_prefixes(s->d, slot, r->asn);
-		else if (slot)
-			rasnd_ripe_as(s->d, slot, r->asn, ripe_mode(s, r));
+		else if (ripe)
+			rasnd_ripe_as(s->d, slot, r->asn, -1);
+		else if (cymru)
+			rasnd_cymru_as(s->d, slot, r->asn, RASND_CYMRU_ONLY, -1);
+		else
+			rasnd_order_as(s->d, slot, r->asn, 0);
 		return;
 	}
 	struct rasn_as_info info;
 	int found = rasn_table_as(s->d->table, r->asn, &info);
 	struct rasn_prefix *p = NULL;
 	long n = 0;
-	if (!found && !prefixes && !r->source && c->order_ripe == 1) {
-		s->d->stats.table_misses++;
-		struct rasnd_slot *slot = async_slot(s, q, qlen, "as");
-		if (slot)
-			rasnd_ripe_as(s->d, slot, r->asn, RASND_RIPE_ONLY);
-		return;
-	}
 	if (found) {
 		s->d->stats.table_hits++;
 		n = rasn_table_as_prefixes(s->d->table, r->asn, &p);
@@ -497,29 +489,75 @@ static void on_address_answer(struct rasnd_slot *sub)
 		domain_finish(j);
 }
 
-/* The address lookup's answer for a, into slot (completed now or later): the sources of
- * [lookup] order, as do_ip and the batched path ask them. */
-static void answer_address(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int only_table)
+void rasnd_order_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int pos)
 {
 	const struct rasnd_config *c = &d->cfg;
-	if (!only_table && c->order_ripe == 2) {
-		rasnd_ripe_ip(d, slot, a, c->order_table ? RASND_RIPE_FALLBACK : RASND_RIPE_ONLY);
+	int next = order_next(c, pos);
+	int src = pos < c->order_n ? c->order_src[pos] : RASND_SRC_TABLE;
+	if (src == RASND_SRC_CYMRU) {
+		rasnd_cymru_ip(d, slot, a, RASND_CYMRU_ONLY, next);
 		return;
 	}
-	if (!only_table && c->order_cymru == 2) {
-		rasnd_cymru_ip(d, slot, a, c->order_table ? RASND_CYMRU_FALLBACK : RASND_CYMRU_ONLY);
+	if (src == RASND_SRC_RIPE) {
+		rasnd_ripe_ip(d, slot, a, next);
 		return;
 	}
-	if (!only_table && c->order_cymru == 1) {
-		rasnd_cymru_ip(d, slot, a, RASND_CYMRU_ENRICH);
+	if (next >= 0 && c->order_src[next] == RASND_SRC_CYMRU) {
+		/* the table answers and Cymru adds what it knows; Cymru answers what the table lacks */
+		rasnd_cymru_ip(d, slot, a, RASND_CYMRU_ENRICH, order_next(c, next));
 		return;
 	}
 	struct rasn_match m;
 	int found = table_lookup(d, a, &m);
-	if (!found && !only_table && c->order_ripe == 1) {
-		rasnd_ripe_ip(d, slot, a, RASND_RIPE_ONLY);
+	if (!found && next >= 0) {
+		rasnd_order_ip(d, slot, a, next);
 		return;
 	}
+	rasn_reply_ip(&slot->reply, slot->query, slot->qlen, a, found ? &m : NULL, source_table);
+	rasnd_slot_complete(slot);
+}
+
+void rasnd_order_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int pos)
+{
+	const struct rasnd_config *c = &d->cfg;
+	int next = order_next(c, pos);
+	int src = pos < c->order_n ? c->order_src[pos] : RASND_SRC_TABLE;
+	if (src == RASND_SRC_CYMRU) {
+		rasnd_cymru_as(d, slot, asn, RASND_CYMRU_ONLY, next);
+		return;
+	}
+	if (src == RASND_SRC_RIPE) {
+		rasnd_ripe_as(d, slot, asn, next);
+		return;
+	}
+	if (next >= 0 && c->order_src[next] == RASND_SRC_CYMRU) {
+		rasnd_cymru_as(d, slot, asn, RASND_CYMRU_ENRICH, order_next(c, next));
+		return;
+	}
+	struct rasn_as_info info;
+	int found = rasn_table_as(d->table, asn, &info);
+	if (found)
+		d->stats.table_hits++;
+	else
+		d->stats.table_misses++;
+	if (!found && next >= 0) {
+		rasnd_order_as(d, slot, asn, next);
+		return;
+	}
+	rasnd_table_as_reply(d, slot, asn, found ? &info : NULL);
+	rasnd_slot_complete(slot);
+}
+
+/* The address lookup's answer for a, into slot (completed now or later): the sources of
+ * [lookup] order, as do_ip and the batched path ask them, or the table alone. */
+static void answer_address(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int only_table)
+{
+	if (!only_table) {
+		rasnd_order_ip(d, slot, a, 0);
+		return;
+	}
+	struct rasn_match m;
+	int found = table_lookup(d, a, &m);
 	rasn_reply_ip(&slot->reply, slot->query, slot->qlen, a, found ? &m : NULL, source_table);
 	rasnd_slot_complete(slot);
 }
@@ -826,13 +864,13 @@ static void flush_ips(struct rasnd_session *s, struct pending_ips *p)
 			s->d->stats.table_hits++;
 		else
 			s->d->stats.table_misses++;
-		if (!p->explicit_table[k] && !found[k] && s->d->cfg.order_ripe == 1) {
-			ask_ripe_ip(s, &p->addr[k], p->line[k], p->len[k], RASND_RIPE_ONLY);
+		if (!p->explicit_table[k] && !table_alone_at(&s->d->cfg, 0)) {
+			/* Cymru enriches what the table answers and answers what it lacks */
+			ask_order_ip(s, &p->addr[k], p->line[k], p->len[k], 0);
 			continue;
 		}
-		if (!p->explicit_table[k] && s->d->cfg.order_cymru == 1) {
-			/* Cymru enriches what the table answers and answers what it lacks */
-			ask_cymru(s, &p->addr[k], p->line[k], p->len[k], RASND_CYMRU_ENRICH);
+		if (!p->explicit_table[k] && !found[k] && order_next(&s->d->cfg, 0) >= 0) {
+			ask_order_ip(s, &p->addr[k], p->line[k], p->len[k], 1);
 			continue;
 		}
 		/* fetched per reply: a slot opened above takes what follows it */
@@ -861,7 +899,7 @@ size_t rasnd_query_lines(struct rasnd_session *s, const struct rasnd_line *ln, s
 		rasn_proto_parse(ln[i].p, ln[i].len, &r);
 		s->d->stats.lines++;
 		if (r.type == RASN_Q_IP && (is_source(&r, "table") ||
-					    (!r.source && s->d->cfg.order_cymru != 2 && s->d->cfg.order_ripe != 2))) {
+					    (!r.source && s->d->cfg.order_src[0] == RASND_SRC_TABLE))) {
 			s->d->stats.queries[RASN_Q_IP]++;
 			p.explicit_table[p.n] = r.source != NULL;
 			p.addr[p.n] = r.addr;

@@ -230,7 +230,7 @@ static int as_cache_get(struct rasnd *d, const char *qname, uint32_t asn, struct
  * holding the address when the announcement is wider), or a miss (not announced: only addr),
  * for the configured TTL. name: the origin's AS name ("" or NULL: none). */
 static void remember(struct rasnd *d, const struct rasn_addr *addr, const struct rasn_cymru_origin *o,
-		     const char *name)
+		     const char *name, unsigned neg_also)
 {
 	if (!d->cache)
 		return;
@@ -253,9 +253,15 @@ static void remember(struct rasnd *d, const struct rasn_addr *addr, const struct
 			snprintf(c.name, sizeof(c.name), "%s", name);
 		where = rasn_cache_store_prefix(&o->prefix, addr);
 	}
-	struct rasn_cache_val v = { &c, sizeof(c), (o ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT };
+	unsigned neg = RASN_CACHE_NEGATIVE | RASND_UPCACHE_NEG_CYMRU | (neg_also & RASND_UPCACHE_NEG_ALL);
+	struct rasn_cache_val v = { &c, sizeof(c), (o ? 0 : neg) | RASN_CACHE_TTL_EXACT };
 	rasn_cache_put_prefix(d->cache, &where, &v, now_ms(),
 			      o ? d->cfg.cache_ttl_s * 1000 : d->cfg.cache_negative_ttl_s * 1000);
+	if (o && neg_also) {
+		/* over another source's miss for addr itself, which would hide the wider entry */
+		where = (struct rasn_prefix){ addr->family, addr->v, rasn_af_bits(addr->family) };
+		rasn_cache_put_prefix(d->cache, &where, &v, now_ms(), d->cfg.cache_ttl_s * 1000);
+	}
 }
 
 static void fetch_done(struct fetch *f, enum rasn_outcome o, const void *data, size_t len, const char *error)
@@ -283,7 +289,7 @@ static void origin_complete(struct fetch *f, const struct rasn_cymru_as *as)
 	struct pick pk = { &f->first, { { 0 } }, 0 };
 	each_txt(f->obuf, f->olen, take_origin, &pk);
 	if (pk.best.n_asns)
-		remember(f->d, &f->first, &pk.best, as && as->asn == pk.best.asns[0] ? as->name : NULL);
+		remember(f->d, &f->first, &pk.best, as && as->asn == pk.best.asns[0] ? as->name : NULL, 0);
 	fetch_done(f, RASN_OK, p, sizeof(*p) + olen + al, NULL);
 	free(p);
 }
@@ -439,9 +445,10 @@ struct job {
 	struct rasnd *d;
 	struct rasnd_slot *slot;
 	struct rasn_addr addr;
-	int fallback_table;
+	int next;          /* the order's position to go on with when Cymru has nothing; -1: none */
 	int enrich;        /* the table answers; Cymru adds country, registry, allocation date */
 	int exact;         /* asked with an 'O' key */
+	unsigned neg_also; /* RASND_UPCACHE_NEG_* of another source's cached miss for the address */
 	struct rasn_cymru_origin origin;
 	struct rasn_cymru_as as;
 	int have_as;
@@ -454,9 +461,15 @@ static int recall(struct job *j)
 	struct rasn_cache_hit h;
 	if (!j->d->cache || rasn_cache_get_addr(j->d->cache, &j->addr, now_ms(), &h) < 0)
 		return -1;
-	j->d->stats.cache_hits++;
-	if (h.val.flags & RASN_CACHE_NEGATIVE)
+	if (h.val.flags & RASN_CACHE_NEGATIVE) {
+		if (!(h.val.flags & RASND_UPCACHE_NEG_CYMRU)) {
+			j->neg_also = h.val.flags & RASND_UPCACHE_NEG_ALL; /* RIPEstat's miss, not ours */
+			return -1;
+		}
+		j->d->stats.cache_hits++;
 		return 0;
+	}
+	j->d->stats.cache_hits++;
 	struct rasnd_upcache_ip c;
 	if (h.val.len != sizeof(c))
 		return -1;
@@ -516,9 +529,15 @@ static void finish(struct job *j, const char *error)
 		j->d->stats.table_misses++;
 	}
 	if (error || !j->origin.n_asns) {
-		if (j->fallback_table) {
-			rasnd_table_ip_reply(j->d, slot, &j->addr);
-		} else if (error) {
+		if (j->next >= 0) {
+			struct rasnd *d = j->d;
+			struct rasn_addr a = j->addr;
+			int next = j->next;
+			free(j);
+			rasnd_order_ip(d, slot, &a, next);
+			return;
+		}
+		if (error) {
 			rasn_reply_error(b, slot->query, slot->qlen, "ip", error);
 		} else {
 			rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, NULL, j->from_cache ? "cache" : "cymru");
@@ -561,7 +580,7 @@ static void on_name(void *wud, const struct rasnd_up_result *r)
 		memcpy(&j->as, r->data, sizeof(j->as));
 		j->have_as = j->as.asn == ap.asn;
 	}
-	remember(j->d, &j->addr, &j->origin, j->have_as ? j->as.name : NULL);
+	remember(j->d, &j->addr, &j->origin, j->have_as ? j->as.name : NULL, j->neg_also);
 	finish(j, NULL);
 }
 
@@ -594,7 +613,7 @@ static void on_origin(void *wud, const struct rasnd_up_result *r)
 			finish(j, "cymru: malformed origin record"); /* records, none about this address */
 			return;
 		}
-		remember(j->d, &j->addr, NULL, NULL);
+		remember(j->d, &j->addr, NULL, NULL, j->neg_also);
 		finish(j, NULL); /* not announced */
 		return;
 	}
@@ -626,8 +645,8 @@ static void on_origin(void *wud, const struct rasnd_up_result *r)
 	struct pick theirs = { &first, { { 0 } }, 0 };
 	each_txt(obuf, (int)hdr.olen, take_origin, &theirs);
 	if (!theirs.best.n_asns || theirs.best.prefix.len != j->origin.prefix.len ||
-	    theirs.best.prefix.addr != j->origin.prefix.addr)
-		remember(j->d, &j->addr, &j->origin, j->have_as ? j->as.name : NULL);
+	    theirs.best.prefix.addr != j->origin.prefix.addr || j->neg_also)
+		remember(j->d, &j->addr, &j->origin, j->have_as ? j->as.name : NULL, j->neg_also);
 	finish(j, NULL);
 }
 
@@ -639,9 +658,8 @@ static void submit_origin(struct job *j, char kind)
 	rasnd_upstream_submit(j->d->up_cymru, key, (size_t)kl, on_origin, j);
 }
 
-void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int mode)
+void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int mode, int next)
 {
-	int fallback_table = mode == RASND_CYMRU_FALLBACK;
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j) {
 		rasn_reply_error(&slot->reply, slot->query, slot->qlen, "ip", "out of memory");
@@ -651,7 +669,7 @@ void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_
 	j->d = d;
 	j->slot = slot;
 	j->addr = *a;
-	j->fallback_table = fallback_table;
+	j->next = next;
 	j->enrich = mode == RASND_CYMRU_ENRICH;
 	int known = recall(j);
 	if (known >= 0) {
@@ -673,7 +691,7 @@ struct as_job {
 	struct rasnd *d;
 	struct rasnd_slot *slot;
 	uint32_t asn;
-	int fallback_table;
+	int next;          /* as in struct job */
 	int enrich;
 	int from_cache;
 	char qname[RASN_CYMRU_QNAME_MAX];
@@ -712,9 +730,13 @@ static void as_finish(struct as_job *j, int found, const char *error)
 		rasn_buf_lit(b, ",\"allocated\":");
 		rasn_buf_json_str(b, j->as.allocated, strlen(j->as.allocated));
 		rasn_reply_close(b, j->from_cache ? "cache" : "cymru");
-	} else if (j->fallback_table) {
-		int f = rasn_table_as(j->d->table, j->asn, &info);
-		rasnd_table_as_reply(j->d, slot, j->asn, f ? &info : NULL);
+	} else if (j->next >= 0) {
+		struct rasnd *d = j->d;
+		uint32_t asn = j->asn;
+		int next = j->next;
+		free(j);
+		rasnd_order_as(d, slot, asn, next);
+		return;
 	} else if (error) {
 		rasn_reply_error(b, slot->query, slot->qlen, "as", error);
 	} else {
@@ -745,9 +767,8 @@ static void on_as_only(void *wud, const struct rasnd_up_result *r)
 	as_finish(j, 1, NULL);
 }
 
-void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int mode)
+void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int mode, int next)
 {
-	int fallback_table = mode == RASND_CYMRU_FALLBACK;
 	struct as_job *j = calloc(1, sizeof(*j));
 	if (!j) {
 		rasn_reply_error(&slot->reply, slot->query, slot->qlen, "as", "out of memory");
@@ -757,7 +778,7 @@ void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int 
 	j->d = d;
 	j->slot = slot;
 	j->asn = asn;
-	j->fallback_table = fallback_table;
+	j->next = next;
 	j->enrich = mode == RASND_CYMRU_ENRICH;
 	if (rasn_cymru_as_qname(asn, d->cfg.cymru_as_zone, j->qname, sizeof(j->qname)) < 0) {
 		as_finish(j, 0, "cymru: cannot build the query");
@@ -786,7 +807,9 @@ static void on_probe(void *ud, int status, const unsigned char *abuf, int alen)
 	struct rasnd *d = ud;
 	/* any real answer (even NXDOMAIN) means a resolver speaks for the zone */
 	if (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA) {
-		d->cfg.order_cymru = 1;
+		d->cfg.order_src[0] = RASND_SRC_TABLE;
+		d->cfg.order_src[1] = RASND_SRC_CYMRU;
+		d->cfg.order_n = 2;
 		log_info("lookup order: table cymru (a resolver answers for %s)", d->cfg.cymru_as_zone);
 	} else {
 		log_info("lookup order: table alone (no resolver answers for %s: %s)", d->cfg.cymru_as_zone,

@@ -5,8 +5,7 @@
 #include "rasnd.h"
 
 enum {
-	RASND_CYMRU_ONLY = 0,     /* Cymru's answer, or not_found/error */
-	RASND_CYMRU_FALLBACK = 1, /* Cymru first; the table when Cymru has no answer or fails */
+	RASND_CYMRU_ONLY = 0,     /* Cymru's answer */
 	RASND_CYMRU_ENRICH = 2,   /* the table answers, Cymru adds cc, registry, allocated;
 				   * what the table lacks, Cymru answers */
 };
@@ -28,11 +27,13 @@ void rasnd_resolver_upstream_cfg(struct rasnd *d, const char *name, const char *
  * after. */
 void rasnd_cymru_free(struct rasnd *d);
 
-/* Answer the address into slot (and complete it), as mode says. */
-void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int mode);
+/* Answer the address into slot (and complete it), as mode says. When Cymru has no answer,
+ * fails or its circuit is open, the sources of [lookup] order from position next on answer
+ * (rasnd_order_ip); next < 0: Cymru's not_found or error is the reply. */
+void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int mode, int next);
 
 /* The same for an AS number: name, country, registry, allocation date from Cymru's AS zone. */
-void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int mode);
+void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int mode, int next);
 
 /* With [lookup] order = auto: ask once whether a resolver answers for Cymru's zones, and
  * turn Cymru on (after the table) when one does. */

@@ -387,7 +387,8 @@ struct ipjob {
 	struct rasnd *d;
 	struct rasnd_slot *slot;
 	struct rasn_addr addr;
-	int mode;
+	int next;          /* the order's position to go on with when RIPEstat has nothing; -1: none */
+	unsigned neg_also; /* RASND_UPCACHE_NEG_* of another source's cached miss for the address */
 	int from_cache;
 	int exact_asked;
 	struct rasn_ripe_netinfo ni;
@@ -410,9 +411,15 @@ static void ip_finish(struct ipjob *j, const char *error)
 	struct rasn_buf *b = &slot->reply;
 	const char *src = j->from_cache ? "cache" : "ripestat";
 	if (error || !j->ni.n_asns) {
-		if (j->mode == RASND_RIPE_FALLBACK)
-			rasnd_table_ip_reply(j->d, slot, &j->addr);
-		else if (error)
+		if (j->next >= 0) {
+			struct rasnd *d = j->d;
+			struct rasn_addr a = j->addr;
+			int next = j->next;
+			free(j);
+			rasnd_order_ip(d, slot, &a, next);
+			return;
+		}
+		if (error)
 			rasn_reply_error(b, slot->query, slot->qlen, "ip", error);
 		else
 			rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, NULL, src);
@@ -459,9 +466,15 @@ static void ip_remember(struct ipjob *j, int negative)
 		snprintf(c.name, sizeof(c.name), "%s", j->name);
 		where = rasn_cache_store_prefix(&j->ni.prefix, &j->addr);
 	}
-	struct rasn_cache_val v = { &c, sizeof(c), (negative ? RASN_CACHE_NEGATIVE : 0) | RASN_CACHE_TTL_EXACT };
+	unsigned neg = RASN_CACHE_NEGATIVE | RASND_UPCACHE_NEG_RIPE | (j->neg_also & RASND_UPCACHE_NEG_ALL);
+	struct rasn_cache_val v = { &c, sizeof(c), (negative ? neg : 0) | RASN_CACHE_TTL_EXACT };
 	rasn_cache_put_prefix(d->cache, &where, &v, now_ms(),
 			      (negative ? d->cfg.cache_negative_ttl_s : d->cfg.cache_ttl_s) * 1000);
+	if (!negative && j->neg_also) {
+		/* over another source's miss for the address itself, which would hide the wider entry */
+		where = (struct rasn_prefix){ j->addr.family, j->addr.v, rasn_af_bits(j->addr.family) };
+		rasn_cache_put_prefix(d->cache, &where, &v, now_ms(), d->cfg.cache_ttl_s * 1000);
+	}
 }
 
 /* 1 answered from the cache (j filled), 0 a cached miss, -1 nothing usable. */
@@ -471,6 +484,10 @@ static int ip_recall(struct ipjob *j)
 	if (!j->d->cache || rasn_cache_get_addr(j->d->cache, &j->addr, now_ms(), &h) < 0)
 		return -1;
 	if (h.val.flags & RASN_CACHE_NEGATIVE) {
+		if (!(h.val.flags & RASND_UPCACHE_NEG_RIPE)) {
+			j->neg_also = h.val.flags & RASND_UPCACHE_NEG_ALL; /* Cymru's miss, not ours */
+			return -1;
+		}
 		j->d->stats.cache_hits++;
 		return 0;
 	}
@@ -575,7 +592,7 @@ static void on_job_name(void *wud, const struct rasnd_up_result *r)
 	ip_finish(j, NULL);
 }
 
-void rasnd_ripe_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int mode)
+void rasnd_ripe_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int next)
 {
 	struct ipjob *j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -586,7 +603,7 @@ void rasnd_ripe_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_a
 	j->d = d;
 	j->slot = slot;
 	j->addr = *a;
-	j->mode = mode;
+	j->next = next;
 	if (ip_recall(j) >= 0) {
 		j->from_cache = 1;
 		ip_finish(j, NULL);
@@ -601,7 +618,7 @@ struct asjob {
 	struct rasnd *d;
 	struct rasnd_slot *slot;
 	uint32_t asn;
-	int mode;
+	int next;          /* as in struct ipjob */
 	int from_cache;
 	struct rasn_ripe_as as;
 };
@@ -611,10 +628,13 @@ static void as_finish(struct asjob *j, const char *error)
 	struct rasnd_slot *slot = j->slot;
 	struct rasn_buf *b = &slot->reply;
 	if (error || !j->as.found) {
-		if (j->mode == RASND_RIPE_FALLBACK) {
-			struct rasn_as_info info;
-			int found = rasn_table_as(j->d->table, j->asn, &info);
-			rasnd_table_as_reply(j->d, slot, j->asn, found ? &info : NULL);
+		if (j->next >= 0) {
+			struct rasnd *d = j->d;
+			uint32_t asn = j->asn;
+			int next = j->next;
+			free(j);
+			rasnd_order_as(d, slot, asn, next);
+			return;
 		} else if (error) {
 			rasn_reply_error(b, slot->query, slot->qlen, "as", error);
 		} else {
@@ -648,7 +668,7 @@ static void on_as(void *wud, const struct rasnd_up_result *r)
 	as_finish(j, NULL);
 }
 
-void rasnd_ripe_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int mode)
+void rasnd_ripe_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int next)
 {
 	struct asjob *j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -659,7 +679,7 @@ void rasnd_ripe_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int m
 	j->d = d;
 	j->slot = slot;
 	j->asn = asn;
-	j->mode = mode;
+	j->next = next;
 	if (as_recall(d, asn, &j->as) == 0) {
 		j->from_cache = 1;
 		as_finish(j, NULL);

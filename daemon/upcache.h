@@ -12,6 +12,14 @@
 #define RASND_UPCACHE_VERSION 1
 #define RASND_UPCACHE_ORIGINS 8
 
+/* In the flags of a negative entry (beside the cache's own): which upstreams said "not
+ * announced". A positive answer serves either source; a negative one only those that gave it,
+ * so that with both in [lookup] order the second is still asked what the first lacks. A
+ * source that finds another's negative and gets the same answer adds its own bit. */
+#define RASND_UPCACHE_NEG_CYMRU 0x10u
+#define RASND_UPCACHE_NEG_RIPE 0x20u
+#define RASND_UPCACHE_NEG_ALL (RASND_UPCACHE_NEG_CYMRU | RASND_UPCACHE_NEG_RIPE)
+
 struct rasnd_upcache_ip {
 	uint8_t version, n_asns, family, plen;
 	uint32_t asns[RASND_UPCACHE_ORIGINS];
