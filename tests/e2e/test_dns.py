@@ -119,6 +119,7 @@ def test_a_and_aaaa_are_asked_in_parallel(tmp_path, fault):
         r = d.query(["pair.test"], timeout=30)[0]
         assert r["status"] == "ok"
         assert sorted(a["ip"] for a in r["addresses"]) == ["192.0.2.1", "2001:db8::1"]
+    fault.wait_for(lambda e: e.get("name") == "pair.test." and e["ev"] == "answer")
     evs = [e for e in fault.events if e.get("name") == "pair.test."]
     kinds = [e["ev"] for e in evs]
     assert "pair-complete" in kinds and "pair-timeout" not in kinds
@@ -150,9 +151,10 @@ def test_queries_spread_over_two_resolvers_and_their_channels(tmp_path, fault):
             r = d.query([f"n{i}.wild.test" for i in range(20)])
             assert all(x["status"] == "ok" for x in r), r
             st = d.query(["stats"])[0]["stats"]["dns"]
-        a, b = len(queries(fault)), len(queries(other))
+        sent = [s["sent"] for s in st["servers"]]
+        a, b = queries_reach(fault, sent[0]), queries_reach(other, sent[1])
         assert a + b == 40 and a >= 10 and b >= 10      # each server's own count
-        assert [s["sent"] for s in st["servers"]] == [a, b]
+        assert sent == [a, b]
         ch = st["channel_sent"]
         assert len(ch) == 6, ch                          # resolver i owns channels 3i .. 3i+2
         for i, total in enumerate((a, b)):
@@ -170,6 +172,7 @@ def test_same_name_in_flight_shares_one_call_per_family(tmp_path, fault):
         r = d.query(["pair.test"] * 20)
         assert all(sorted(a["ip"] for a in x["addresses"]) == ["192.0.2.1", "2001:db8::1"] for x in r), r
         u = d.query(["stats"])[0]["stats"]["upstreams"]["dns"]
+    assert queries_reach(fault, 2) == 2
     assert sorted(e["type"] for e in queries(fault)) == ["A", "AAAA"]
     assert (u["calls"], u["coalesced"], u["answers"]) == (2, 38, 2), u
 
@@ -235,6 +238,10 @@ def test_dropped_queries_time_out_and_others_are_served(tmp_path, fault):
         assert r[1]["asn"] == 15169     # the reply after it still comes, in order
         st = d.query(["stats"])[0]["stats"]["dns"]
         assert st["servers"][0]["timeouts"] == 2 and st["in_flight"] == 0
+    # the server's log is read by a thread: wait for the count to get there, then check it
+    deadline = time.monotonic() + 10
+    while sum(1 for e in list(fault.events) if e["ev"] == "drop") < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
     drops = sum(1 for e in fault.events if e["ev"] == "drop")
     assert drops == 4   # A and AAAA, each tried twice
 
@@ -246,18 +253,20 @@ def test_servfail_and_refused_are_errors(tmp_path, fault):
         "[retry]\ngive_up_ms = 500\n[breaker]\nfailures = 100\n"
     with harness.Rasnd(tmp_path / "d", config_text=conf) as d:
         fault.cmd("mode servfail")
-        n = len(queries(fault))
         r = d.query(["pair.test"])[0]
         assert r["status"] == "error" and "SERVFAIL" in r["error"] and "gave up" in r["error"], r
-        tried = len(queries(fault)) - n
-        assert tried >= 4 and tried % 2 == 0, tried          # A and AAAA, each retried
         u = d.query(["stats"])[0]["stats"]["upstreams"]["dns"]
+        tried = u["tries"]
+        assert tried >= 4 and tried % 2 == 0, u              # A and AAAA, each retried
         assert u["retries_by"]["servfail"] == tried - 2 and u["give_ups"] == 2
+        # the server's own count (read by a thread, so waited for) says the same
+        assert queries_reach(fault, tried) == tried
         fault.cmd("mode refused")
-        n = len(queries(fault))
         r = d.query(["pair.test"])[0]
         assert r["status"] == "error" and "refused" in r["error"], r
-        assert len(queries(fault)) - n == 2                  # not retried
+        u = d.query(["stats"])[0]["stats"]["upstreams"]["dns"]
+        assert u["tries"] - tried == 2, u                    # not retried
+        assert queries_reach(fault, tried + 2) == tried + 2
         fault.cmd("mode normal")
         assert d.query(["pair.test"])[0]["status"] == "ok"
 

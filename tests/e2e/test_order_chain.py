@@ -82,19 +82,19 @@ def test_each_source_answers_what_the_ones_before_it_lack(tmp_path):
         assert (r[4]["source"], r[4]["asn"]) == ("cymru", 15169), r[4]
         assert r[5]["source"] == "table" and "registry" not in r[5]
         # RIPEstat was asked for the two addresses Cymru lacked, and for nothing Cymru answered
-        ngx.wait_log(lambda e: "/network-info/" in e["uri"] and e["resource"].startswith("1.0.0."))
+        for p in ("1.0.0.", "1.1.1."):
+            ngx.wait_log(lambda e, p=p: "/network-info/" in e["uri"] and e["resource"].startswith(p))
         asked = ripe_asked(ngx)
-        assert any(a.startswith("1.1.1.") for a in asked), asked
         assert not any(a.startswith(("8.8.8.", "2001:4860")) for a in asked), asked
         st = stats(d)
         assert st["upstreams"]["cymru"]["calls"] >= 4 and st["upstreams"]["ripestat"]["calls"] >= 2, st
         # asked again: from the cache, whichever source gave the answer, and nothing goes out
         # (Cymru's cached "not announced" for 1.1.1.1 no longer hides RIPEstat's answer)
-        sent, mark = dns_sent(d), ngx.log_mark()
+        sent = dns_sent(d)
         r = d.query(["8.8.8.8", RIPE_ONLY[0], "2001:4860::8888"])
         assert [(x["source"], x["asn"]) for x in r] == \
             [("cache", 15169), ("cache", REF.lookup(RIPE_ONLY[0])["asn"]), ("cache", 15169)], r
-        assert dns_sent(d) == sent and ripe_asked(ngx, mark) == []
+        assert dns_sent(d) == sent
         up = stats(d)["upstreams"]
         assert (up["cymru"]["calls"], up["ripestat"]["calls"]) == \
             (st["upstreams"]["cymru"]["calls"], st["upstreams"]["ripestat"]["calls"])
@@ -151,7 +151,8 @@ def test_without_the_table_the_last_upstream_has_the_last_word(tmp_path):
         r = d.query([RIPE_ONLY[0], "9.9.9.9"])
         assert (r[0]["source"], r[0]["asn"]) == ("ripestat", REF.lookup(RIPE_ONLY[0])["asn"]), r[0]
         assert (r[1]["source"], r[1]["asn"]) == ("cymru", 19281), r[1]
-        assert [e["status"] for e in ngx.log() if e["resource"].startswith("9.9.9.")] == [404], ngx.log()
+        nine = ngx.wait_log(lambda e: e["resource"].startswith("9.9.9."))
+        assert [e["status"] for e in nine] == [404], nine
         ngx.stop()
         r = d.query(["2001:4860::8888"])[0]
         assert (r["source"], r["asn"]) == ("cymru", 15169), r

@@ -134,7 +134,9 @@ def test_servfail_three_times_then_answer_backs_off(tmp_path):
             assert u["calls"] == 2 and u["tries"] == 5 and u["give_ups"] == 0
             ep = u["endpoints"][0]
             assert ep["state"] == "closed" and ep["failures"] == 3 and ep["opened"] == 0
-        qs = origin_queries(f, since)
+        # the server's log is read by a thread: wait for the fourth try to be in it
+        qs = wait_until(lambda: len(origin_queries(f, since)) >= 4 and origin_queries(f, since),
+                        "the four tries in the server's log", timeout=10)
         assert len(qs) == 4, qs
         gaps = [(b["t"] - a["t"]) * 1000 for a, b in zip(qs, qs[1:])]
         print("gaps between tries (ms):", [round(g, 1) for g in gaps])
