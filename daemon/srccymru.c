@@ -530,11 +530,8 @@ static void finish(struct job *j, const char *error)
 	}
 	if (error || !j->origin.n_asns) {
 		if (j->next >= 0) {
-			struct rasnd *d = j->d;
-			struct rasn_addr a = j->addr;
-			int next = j->next;
+			rasnd_order_ip(j->d, slot, &j->addr, j->next); /* the slot is not ours to free */
 			free(j);
-			rasnd_order_ip(d, slot, &a, next);
 			return;
 		}
 		if (error) {
@@ -731,11 +728,8 @@ static void as_finish(struct as_job *j, int found, const char *error)
 		rasn_buf_json_str(b, j->as.allocated, strlen(j->as.allocated));
 		rasn_reply_close(b, j->from_cache ? "cache" : "cymru");
 	} else if (j->next >= 0) {
-		struct rasnd *d = j->d;
-		uint32_t asn = j->asn;
-		int next = j->next;
+		rasnd_order_as(j->d, slot, j->asn, j->next);
 		free(j);
-		rasnd_order_as(d, slot, asn, next);
 		return;
 	} else if (error) {
 		rasn_reply_error(b, slot->query, slot->qlen, "as", error);

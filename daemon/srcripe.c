@@ -412,11 +412,8 @@ static void ip_finish(struct ipjob *j, const char *error)
 	const char *src = j->from_cache ? "cache" : "ripestat";
 	if (error || !j->ni.n_asns) {
 		if (j->next >= 0) {
-			struct rasnd *d = j->d;
-			struct rasn_addr a = j->addr;
-			int next = j->next;
+			rasnd_order_ip(j->d, slot, &j->addr, j->next); /* the slot is not ours to free */
 			free(j);
-			rasnd_order_ip(d, slot, &a, next);
 			return;
 		}
 		if (error)
@@ -629,11 +626,8 @@ static void as_finish(struct asjob *j, const char *error)
 	struct rasn_buf *b = &slot->reply;
 	if (error || !j->as.found) {
 		if (j->next >= 0) {
-			struct rasnd *d = j->d;
-			uint32_t asn = j->asn;
-			int next = j->next;
+			rasnd_order_as(j->d, slot, j->asn, j->next);
 			free(j);
-			rasnd_order_as(d, slot, asn, next);
 			return;
 		} else if (error) {
 			rasn_reply_error(b, slot->query, slot->qlen, "as", error);

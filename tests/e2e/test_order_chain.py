@@ -47,16 +47,6 @@ def ripe_asked(ngx, since=0):
     return [e["resource"] for e in ngx.log()[since:] if "/network-info/" in e["uri"]]
 
 
-def wait_until(pred, what, timeout=20):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def check_fixture_addresses():
     for ip in RIPE_ONLY + TABLE_ONLY:
@@ -160,7 +150,8 @@ def test_without_the_table_the_last_upstream_has_the_last_word(tmp_path):
         k.stop()
         r = d.query(["215.0.1.1"])[0]
         assert r["status"] == "error" and "cymru" in r["error"], r      # Cymru's own failure
-        wait_until(lambda: stats(d)["upstreams"]["cymru"]["endpoints"][0]["state"] == "open", "cymru open")
+        harness.wait_for(lambda: stats(d)["upstreams"]["cymru"]["endpoints"][0]["state"] == "open", 20,
+                         "Cymru's breaker open")
         t0 = time.monotonic()
         r = d.query([TABLE_ONLY[0]])[0]
         took = time.monotonic() - t0
