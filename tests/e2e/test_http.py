@@ -304,7 +304,10 @@ def test_a_server_that_allows_no_streams_gets_one_connection_and_timeouts(tmp_pa
         r = d.query([f"{ip} @ripestat" for ip in ips])
         took = time.monotonic() - t0
         for x in r:
-            assert x["status"] == "error" and "free stream" in x["error"], (x, took, stats(d)["http"])
+            # mostly still queued ("waited for a free stream"); on a loaded machine the timer can
+            # also catch one that went out before nginx's SETTINGS and was not refused yet
+            assert x["status"] == "error" and "no complete response within 3000 ms" in x["error"], \
+                (x, took, stats(d)["http"])
         assert took >= 3.0 - 0.05
         st = stats(d)
         h = st["http"]
