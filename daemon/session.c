@@ -1,6 +1,6 @@
 /* One client connection: raw fd events (no bufferevent: one read of up to read_buffer bytes
  * per wakeup is parsed in one pass, replies go into one output buffer, written with one
- * write() per batch; see TESTING.md for the measurements behind this), ordered replies through
+ * write() per batch; BENCHMARKS.md, pipeline, measures this path), ordered replies through
  * slots, backpressure, and drain on shutdown. */
 #include <errno.h>
 #include <stdlib.h>

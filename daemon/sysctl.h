@@ -1,7 +1,8 @@
-/* Kernel tuning at start-up (seed section 4): for each sysctl with a target, read the current
- * value, raise it when below target and [sysctl] apply is on and the kernel lets us, never
- * lower it, and log one line per key saying what happened and, when it could not be raised,
- * the command that would. scripts/rasn-sysctl does the same from a shell. */
+/* Kernel tuning at start-up (docs/operations.md, Kernel settings): for each sysctl with a
+ * target, read the current value, raise it when below target and [sysctl] apply is on and the
+ * kernel lets us, never lower it, and log one line per key saying what happened and, when it
+ * could not be raised, the command that would. scripts/rasn-sysctl does the same from a
+ * shell. */
 #ifndef RASND_SYSCTL_H
 #define RASND_SYSCTL_H
 

@@ -1,7 +1,7 @@
-/* Socket options for upstream connections (seed section 4): TCP_NODELAY, send and receive
- * buffers, keepalive with idle/interval/count. No SO_LINGER: a lingering close() blocks until
- * the data is out or the linger time passes, even on a non-blocking socket, and that would
- * stall the event loop (the seed's 10 s linger is left out for that reason). */
+/* Socket options for upstream connections ([tcp] in man/rasnd.conf.5): TCP_NODELAY, send and
+ * receive buffers, keepalive with idle/interval/count. No SO_LINGER: a lingering close() blocks
+ * until the data is out or the linger time passes, even on a non-blocking socket, and that
+ * would stall the event loop. */
 #ifndef RASND_TCPTUNE_H
 #define RASND_TCPTUNE_H
 

@@ -1,4 +1,4 @@
-/* The one place a request to an upstream is issued and its outcome reported (DESIGN.md:
+/* The one place a request to an upstream is issued and its outcome reported (docs/upstreams.md:
  * batcher -> retry + circuit breaker -> source). Shared by the DNS source (cymru) and the HTTP
  * source (ripestat); the policy halves are lib/batcher, lib/backoff and lib/breaker, this file
  * adds the loop: the flush timer, retry timers, endpoint choice and stats.

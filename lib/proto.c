@@ -1,4 +1,4 @@
-/* Request line parsing (README "Protocol"). Every byte comes from a client, so everything is
+/* Request line parsing (docs/protocol.md). Every byte comes from a client, so everything is
  * bounded by the length handed in; results point into the caller's line. */
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* The query protocol: one request per line (see README "Protocol"). Parsing only: no I/O, no
+/* The query protocol: one request per line (see docs/protocol.md). Parsing only: no I/O, no
  * lookups. The line handed in has no line terminator (LF and a CR before it are stripped by the
  * caller) and may hold any bytes. */
 #ifndef RASN_PROTO_H

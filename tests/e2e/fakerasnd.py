@@ -2,7 +2,7 @@
 """A tiny stand-in for rasnd, for the client tests a real daemon cannot produce on command.
 
 It listens on a Unix socket and answers each request line, in order, with canned JSON in the
-shapes of README "Protocol" (8.8.8.x is Google, 1.1.1.x Cloudflare, other addresses not found).
+shapes of docs/protocol.md (8.8.8.x is Google, 1.1.1.x Cloudflare, other addresses not found).
 Faults, chosen on the command line:
   --close-after N         answer the first N requests of a connection, then close it
   --close-partial         ... and send half of reply N+1 before closing

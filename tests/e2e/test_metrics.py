@@ -1,6 +1,6 @@
 """`stats prometheus` and the optional /metrics endpoint: the output must pass a strict checker
 of the Prometheus text format, and hold every number that `stats` shows, wherever it sits in
-the JSON tree, named by the rules the README's Metrics section gives."""
+the JSON tree, named by the rules docs/operations.md (Metrics) gives."""
 import json
 import math
 import os
@@ -161,7 +161,7 @@ def samples_of(fams):
     return {k: v for f in fams.values() for k, v in f["samples"].items()}
 
 
-# How the JSON tree is named in Prometheus (the README's Metrics section; daemon/stats.c).
+# How the JSON tree is named in Prometheus (docs/operations.md, Metrics; daemon/metrics.h).
 # Objects are groups whose keys join the name, except these maps, whose keys become a label:
 MAPS = {"queries": "type", "upstreams": "upstream", "upstreams.*.retries_by": "reason"}
 # Arrays of objects named by id fields (field -> label), or by their index (a label name):

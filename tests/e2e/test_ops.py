@@ -1,5 +1,5 @@
 """Operations (issue 6): rasn-sysctl inside a fresh network namespace, the systemd units
-(systemd-analyze verify and security), `meson install --destdir` against the README's layout,
+(systemd-analyze verify and security), `meson install --destdir` against the layout docs/operations.md gives,
 and the man pages.
 
 rasn-sysctl is only ever run inside `unshare -n`, so the host's settings are never changed:
@@ -340,8 +340,8 @@ needs_install = pytest.mark.skipif(install_missing() is not None, reason=install
 
 
 def layout(opts):
-    """Where each installed file goes, from the build's directory options (what the README
-    says, for the default prefix /usr/local)."""
+    """Where each installed file goes, from the build's directory options (what
+    docs/operations.md says, for the default prefix /usr/local)."""
     p = pathlib.Path(opts["prefix"])
     j = lambda d, *rest: p.joinpath(opts[d], *rest) if d in opts else p.joinpath(d, *rest)
     return {
@@ -358,13 +358,16 @@ def layout(opts):
     }
 
 
-def readme_table(first_header):
-    """The README table whose header row starts with `| first_header |`: {row name: (paths
+OPS_DOC = SRCDIR / "docs" / "operations.md"
+
+
+def ops_table(first_header):
+    """The docs/operations.md table whose header row starts with `| first_header |`: {row name: (paths
     in the default-prefix column, paths in the --prefix=/usr column)}, paths being the
     `code spans` of each cell."""
-    lines = (SRCDIR / "README.md").read_text().splitlines()
+    lines = OPS_DOC.read_text().splitlines()
     start = [i for i, l in enumerate(lines) if l.startswith(f"| {first_header} |")]
-    assert len(start) == 1, f"README.md has {len(start)} tables headed {first_header!r}"
+    assert len(start) == 1, f"docs/operations.md has {len(start)} tables headed {first_header!r}"
     header = [c.strip() for c in lines[start[0]].strip("|").split("|")]
     assert header[1:] == ["default prefix `/usr/local`", "`--prefix=/usr`"], header
     rows = {}
@@ -376,14 +379,14 @@ def readme_table(first_header):
         spans = [re.findall(r"`([^`]+)`", c) for c in cells[1:]]
         for paths in spans:
             assert paths and all(p.startswith("/") and "{" not in p for p in paths), \
-                f"README cell is not a list of whole paths: {l}"
+                f"docs/operations.md cell is not a list of whole paths: {l}"
         rows[cells[0]] = tuple(spans)
     return rows
 
 
-def readme_install_paths(column):
-    """Every installed file the README names, for column 0 (/usr/local) or 1 (/usr)."""
-    return {p for cols in readme_table("file").values() for p in cols[column]}
+def ops_install_paths(column):
+    """Every installed file docs/operations.md names, for column 0 (/usr/local) or 1 (/usr)."""
+    return {p for cols in ops_table("file").values() for p in cols[column]}
 
 
 @pytest.fixture(scope="module")
@@ -416,20 +419,20 @@ def test_meson_install_layout(installed):
         assert f.is_file(), f"{name} not installed at {path}"
     for name in ("rasnd", "rasn", "rasn-sysctl"):
         assert os.access(under(dest, want[name]), os.X_OK), f"{name} is not executable"
-    # nothing else is installed (a new file needs a line in the README and here)
+    # nothing else is installed (a new file needs a line in docs/operations.md and here)
     files = {"/" + str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file() or p.is_symlink()}
     assert files == {str(p) for p in want.values()}
 
 
 @needs_install
-def test_meson_install_matches_the_readme(installed):
-    # `meson install --destdir` of the build under test puts exactly the files the README's
-    # /usr/local column names where it says
+def test_meson_install_matches_the_docs(installed):
+    # `meson install --destdir` of the build under test puts exactly the files the
+    # /usr/local column of docs/operations.md names where it says
     dest, opts = installed
     if opts["prefix"] != "/usr/local":
         pytest.skip(f"the build under test has prefix {opts['prefix']}, not the default /usr/local")
     files = {"/" + str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file() or p.is_symlink()}
-    assert files == readme_install_paths(0)
+    assert files == ops_install_paths(0)
 
 
 @pytest.fixture(scope="module")
@@ -444,11 +447,11 @@ def usr_prefix_build(tmp_path_factory):
     return bd
 
 
-def test_prefix_usr_layout_matches_the_readme(usr_prefix_build):
+def test_prefix_usr_layout_matches_the_docs(usr_prefix_build):
     r = subprocess.run(["meson", "introspect", "--installed", str(usr_prefix_build)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert set(json.loads(r.stdout).values()) == readme_install_paths(1)
+    assert set(json.loads(r.stdout).values()) == ops_install_paths(1)
 
 
 def compiled_defaults(build_config_h):
@@ -462,16 +465,16 @@ def compiled_defaults(build_config_h):
     }
 
 
-def readme_defaults(column):
-    t = readme_table("default")
+def ops_defaults(column):
+    t = ops_table("default")
     pick = lambda prefix: next(v[column] for k, v in t.items() if k.startswith(prefix))
     return {"config": pick("config file")[0], "datasets": pick("dataset files"),
             "state": pick("state directory")[0], "socket": pick("query socket")[0]}
 
 
-def test_compiled_in_defaults_match_the_readme(usr_prefix_build):
+def test_compiled_in_defaults_match_the_docs(usr_prefix_build):
     # --prefix=/usr: what its configure step wrote into build_config.h
-    assert compiled_defaults(usr_prefix_build / "build_config.h") == readme_defaults(1)
+    assert compiled_defaults(usr_prefix_build / "build_config.h") == ops_defaults(1)
     # the default prefix: what the built rasnd says in --help
     prog = os.environ.get("RASND", "")
     if not prog or not os.access(prog, os.X_OK):
@@ -483,7 +486,7 @@ def test_compiled_in_defaults_match_the_readme(usr_prefix_build):
                        timeout=120)
     if {o["name"]: o["value"] for o in json.loads(r.stdout)}["prefix"] != "/usr/local":
         pytest.skip("the build under test does not have the default prefix")
-    want = readme_defaults(0)
+    want = ops_defaults(0)
     assert compiled_defaults(bd / "build_config.h") == want
     hlp = subprocess.run([prog, "--help"], capture_output=True, text=True, timeout=30).stdout
     assert f"(default {want['config']};" in hlp and f"(default {want['state']})" in hlp, hlp
@@ -561,11 +564,11 @@ def test_service_security_score(installed, tmp_path):
     assert float(score) <= 2.0, f"exposure {score} {rating}:\n{r.stdout}"
     # systemd's ratings from best: PERFECT, SAFE, OK, MEDIUM, EXPOSED, UNSAFE
     assert rating in ("PERFECT", "SAFE", "OK"), f"exposure {score} {rating}:\n{r.stdout}"
-    # the README records what is measured here
-    readme = (SRCDIR / "README.md").read_text()
+    # docs/operations.md records what is measured here
+    doc = OPS_DOC.read_text()
     said = re.findall(r"`systemd-analyze security --offline=yes` scores it \*\*(\d+\.\d+), \"(\w+)\"\*\*",
-                      readme)
-    assert said == [(score, rating)], f"README says {said}, measured {score} {rating}"
+                      doc)
+    assert said == [(score, rating)], f"docs/operations.md says {said}, measured {score} {rating}"
 
 
 # ---- man pages --------------------------------------------------------------------------------
@@ -598,6 +601,26 @@ def test_man_page_documents_every_option(page, var):
     text = man_text(page)
     missing = sorted(o for o in opts if not re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text))
     assert opts and not missing, f"{page} does not document {missing}"
+
+
+def doc_exit_statuses(heading):
+    """The status column of the first table under `heading` in docs/operations.md."""
+    text = OPS_DOC.read_text().split(heading + "\n", 1)
+    assert len(text) == 2, f"docs/operations.md has no {heading!r}"
+    rows = re.findall(r"^\| (\d+) \|", text[1].split("\n#", 1)[0], re.M)
+    assert rows, f"no status table under {heading!r}"
+    return sorted(int(r) for r in rows)
+
+
+def test_exit_statuses_agree():
+    # rasnd's exit statuses are written in docs/operations.md and in rasnd(8); rasn-sysctl's
+    # in docs/operations.md and in its --help: each pair must name the same codes
+    man = man_text("rasnd.8").split(".SH EXIT STATUS", 1)[1].split("\n.SH ", 1)[0]
+    assert doc_exit_statuses("## Exit status") == sorted(int(c) for c in re.findall(r"^\.B (\d+)$", man, re.M))
+    r = subprocess.run([str(SRCDIR / "scripts" / "rasn-sysctl"), "--help"], capture_output=True, text=True,
+                       timeout=30)
+    hlp = r.stdout.split("Exit status:", 1)[1]
+    assert doc_exit_statuses("## Kernel settings") == sorted(int(c) for c in re.findall(r"^  (\d+) ", hlp, re.M))
 
 
 def test_rasnd_conf_5_documents_every_key():

@@ -1,4 +1,4 @@
-/* Unit tests for lib/proto.c (every request form of README "Protocol" and every error) and
+/* Unit tests for lib/proto.c (every request form of docs/protocol.md and every error) and
  * lib/errors.c. */
 #include <stdarg.h>
 #include <stddef.h>
