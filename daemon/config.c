@@ -239,6 +239,19 @@ static const char *set_key(struct rasnd_config *c, const struct key *k, const ch
 			return "at most 16 names";
 		if (!names && strcmp(k->name, "soa_mname") != 0)
 			return "empty";
+		if (k->off == OFF(dnss_ns) && c->dnss_ns_more) {
+			/* ns may be given on several lines (a line holds at most a few names) */
+			size_t n = strlen(c->dnss_ns) + 1 + strlen(v) + 1;
+			char *j = malloc(n);
+			if (!j)
+				return "out of memory";
+			snprintf(j, n, "%s %s", c->dnss_ns, v);
+			free(c->dnss_ns);
+			c->dnss_ns = j;
+			return NULL;
+		}
+		if (k->off == OFF(dnss_ns))
+			c->dnss_ns_more = 1;
 		return rasnd_config_set_string((char **)p_of(c, k), v) ? "out of memory" : NULL;
 	}
 	case K_HTTPS:
@@ -372,6 +385,7 @@ void rasnd_config_defaults(struct rasnd_config *c)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].def && set_key(c, &keys[i], keys[i].def, &reset))
 			abort(); /* a default that does not parse is a programming error */
+	c->dnss_ns_more = 0; /* the first ns line of a file replaces the default */
 	c->datasets[0] = strdup(RASN_DEFAULT_DATADIR "/asn-ipv4.csv");
 	c->datasets[1] = strdup(RASN_DEFAULT_DATADIR "/asn-ipv6.csv");
 	c->n_datasets = 2;

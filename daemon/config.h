@@ -79,6 +79,7 @@ struct rasnd_config {
 	char *dnss_origin_zone, *dnss_origin6_zone, *dnss_as_zone;
 	size_t dnss_ttl, dnss_negative_ttl;
 	char *dnss_ns, *dnss_soa_mname, *dnss_soa_rname;
+	int dnss_ns_more;            /* while parsing: a further ns line adds names */
 	size_t dnss_soa_refresh, dnss_soa_retry, dnss_soa_expire;
 	size_t dnss_udp_max, dnss_tcp_idle_timeout, dnss_tcp_max_clients;
 	size_t dnss_rrl_rate, dnss_rrl_slip, dnss_rrl_ipv4_prefix, dnss_rrl_ipv6_prefix, dnss_rrl_table_size;

@@ -644,7 +644,7 @@ static void format_listen(const struct rasnd_dnss_listen *c, char *buf, size_t c
 
 static int build_responder(struct rasnd_dnsserver *s, const struct rasnd_config *cfg, struct rasn_dnsresp **out)
 {
-	char ns_copy[1024];
+	char ns_copy[RASN_DNSRESP_MAX_NS * 256];
 	struct rasn_dnsresp_opts o = {
 		.origin_zone = cfg->dnss_origin_zone,
 		.origin6_zone = cfg->dnss_origin6_zone,
