@@ -79,6 +79,7 @@ struct rasnd_dnsserver {
 	struct rrl_bucket *rrl;
 	size_t rrl_mask;
 	uint32_t rrl_rate, rrl_slip;
+	uint32_t rrl_logged;            /* second of the last rate-limiting log line */
 	unsigned rrl_v4, rrl_v6;
 	uint64_t seed;
 	size_t udp_max;
@@ -317,9 +318,17 @@ static enum rrl_verdict rrl_check(struct rasnd_dnsserver *s, const struct rasn_a
 	}
 	if (b->tokens > 0) {
 		b->tokens--;
+		b->limited = 0;
 		return RRL_PASS;
 	}
-	b->limited++;
+	if (b->limited++ == 0 && now != s->rrl_logged) {
+		/* the first limited answer of a bucket, at most one line a second */
+		char ab[64];
+		ab[rasn_addr_format(a->family, net, ab)] = 0;
+		log_info("dns server: rate limiting %s/%u (answer class %d, zone %d) at %u answers/s", ab, plen,
+			 (int)info->kind, info->zone, s->rrl_rate);
+		s->rrl_logged = now;
+	}
 	return s->rrl_slip && b->limited % s->rrl_slip == 0 ? RRL_SLIP : RRL_DROP;
 }
 
@@ -472,10 +481,12 @@ static int tconn_flush(struct tconn *t)
 	int want = t->out.len - t->out_off < TCP_OUT_HIGH;
 	if (want != t->reading) {
 		/* backpressure: a client that does not read its answers is not read either */
-		if (want)
+		if (want) {
 			event_add(t->rev, NULL);
-		else
+		} else {
 			event_del(t->rev);
+			t->s->c.tcp_read_pauses++;
+		}
 		t->reading = want;
 	}
 	return 0;

@@ -47,7 +47,7 @@ struct rasnd_dnss_counters {
 	uint64_t truncated, edns, allow_refused, rrl_dropped, rrl_slipped;
 	uint64_t from_table, from_cache;
 	uint64_t udp_batches, udp_batch_max, udp_send_errors;
-	uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed, tcp_current;
+	uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed, tcp_read_pauses, tcp_current;
 	uint64_t bytes_in, bytes_out;
 };
 void rasnd_dnsserver_counters(const struct rasnd *d, struct rasnd_dnss_counters *out);

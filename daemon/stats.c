@@ -168,6 +168,7 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	C("dns_server", "tcp_accepted", ds.tcp_accepted, "DNS TCP connections accepted.");
 	C("dns_server", "tcp_rejected", ds.tcp_rejected, "DNS TCP connections refused past tcp_max_clients.");
 	C("dns_server", "tcp_idle_closed", ds.tcp_idle_closed, "DNS TCP connections closed after tcp_idle_timeout.");
+	C("dns_server", "tcp_read_pauses", ds.tcp_read_pauses, "Times a DNS TCP client was not read because its unread answers passed 256 KiB.");
 	G("dns_server", "tcp_current", ds.tcp_current, "DNS TCP connections open now.");
 	C("dns_server", "bytes_in", ds.bytes_in, "Bytes of DNS queries read.");
 	C("dns_server", "bytes_out", ds.bytes_out, "Bytes of DNS answers written.");

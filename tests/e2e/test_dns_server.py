@@ -104,8 +104,12 @@ def expected_origin(ip):
 
 def test_answers_every_case(tmp_path):
     port = ports.free_ports(1, udp=True)[0]
-    with harness.Rasnd(tmp_path / "d", config_text=conf(port, "ttl = 1800\nnegative_ttl = 120\n")) as d:
+    listen = [f"127.0.0.1:{port}", f"[::1]:{port}"]
+    with harness.Rasnd(tmp_path / "d", config_text=conf(port, "ttl = 1800\nnegative_ttl = 120\n", listen=listen)) as d:
         wait_dns(port)
+        wait_dns(port, server="::1")
+        assert kdig(port, "TXT", f"8.8.8.8.{ORIGIN}", server="::1").txt() == [expected_origin("8.8.8.8")]
+        assert dns_stats(d)["listeners"] == 2
         # IPv4: a host name and its /24 both answer the covering prefix, as Cymru's do
         for name in (rev4("8.8.8.8"), rev4("8.8.8")):
             r = kdig(port, "TXT", f"{name}.{ORIGIN}")
@@ -235,18 +239,39 @@ def test_tcp_pipelined_idle_and_unread(tmp_path):
         one = _q(f"{rev4('8.8.8.8')}.{ORIGIN}", 7)
         block = (struct.pack(">H", len(one)) + one) * 2000
         f.setblocking(False)
-        sent = 0
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        import select
+
+        def paused():
+            # keep the pipe full until rasnd says it stopped reading this client
             try:
-                sent += f.send(block)
+                f.send(block)
             except BlockingIOError:
-                break
-        assert sent > 0
+                select.select([], [f], [], 0.05)
+            return dns_stats(d)["tcp_read_pauses"] >= 1
+        harness.wait_for(paused, 60, "rasnd to stop reading a client that does not read")
         assert kdig(port, "TXT", f"8.8.8.8.{ORIGIN}").txt() == [expected_origin("8.8.8.8")]
         f.close()
         st = dns_stats(d)
-        assert st["queries_tcp"] >= 3
+        assert st["queries_tcp"] >= 3 and st["tcp_read_pauses"] >= 1
+
+
+def test_tcp_max_clients(tmp_path):
+    port = ports.free_ports(1, udp=True)[0]
+    with harness.Rasnd(tmp_path / "d", config_text=conf(port, "tcp_max_clients = 1\n")) as d:
+        wait_dns(port)
+        c1 = socket.create_connection(("127.0.0.1", port), timeout=30)
+        m = _q(f"8.8.8.8.{ORIGIN}", 1)
+        c1.sendall(struct.pack(">H", len(m)) + m)
+        assert len(c1.recv(2)) >= 1                  # accepted and answered
+        c2 = socket.create_connection(("127.0.0.1", port), timeout=30)
+        try:
+            assert c2.recv(1) == b""                  # accepted and closed at once
+        except ConnectionResetError:
+            pass
+        c2.close()
+        c1.close()
+        st = dns_stats(d)
+        assert st["tcp_rejected"] == 1 and st["tcp_accepted"] == 1
 
 
 def test_allow_list_refuses_at_the_client(tmp_path):
@@ -298,6 +323,7 @@ def test_rrl_drops_and_slips(tmp_path):
                 full += 1
         assert tc == slipped and full == n - dropped - slipped
         s.close()
+        assert "dns server: rate limiting 127.0.0.0/24" in d.stderr_text()
 
 
 UNBOUND_CONF = """server:
@@ -394,3 +420,31 @@ def test_sighup_applies_new_ttl(tmp_path):
         d.prepare()
         d.sighup()
         assert kdig(port, "TXT", f"8.8.8.8.{ORIGIN}").rrs()[0][1] == "200"
+
+
+@pytest.mark.skipif(shutil.which("knotd") is None, reason="knotd (package knot) missing")
+def test_answers_from_the_cache_never_from_upstream(tmp_path):
+    """What the table lacks, the cache of upstream answers gives (with Cymru's country, registry
+    and date); a DNS query never makes rasnd ask the upstream, by knotd's own count."""
+    sys.path.insert(0, str(harness.SRCDIR / "tests" / "e2e"))
+    import knot
+    import test_dns
+    zones = test_dns.cymru_zones([("9.9.9.9", [19281], "9.9.9.0/24", "US", "arin", "2017-09-13")])
+    zones[ORIGIN] += '5.6.7.8 IN TXT "64511 | 5.6.7.8/32 | ZZ | test | 2020-01-01"\n'
+    port = ports.free_ports(1, udp=True)[0]
+    with knot.Knot(tmp_path / "knot", zones, stats=True) as k:
+        c = conf(port).replace("[lookup]\norder = table\n", f"[lookup]\norder = table cymru\n[dns]\nservers = 127.0.0.1:{k.port}\n")
+        with harness.Rasnd(tmp_path / "d", config_text=c) as d:
+            wait_dns(port)
+            r = d.query(["9.9.9.9"])[0]
+            assert r["source"] == "cymru" and r["asn"] == 19281
+            asked = k.zone_queries(ORIGIN)
+            r = kdig(port, "TXT", f"9.9.9.9.{ORIGIN}")
+            assert r.txt() == ['"19281 | 9.9.9.0/24 | US | arin | 2017-09-13"']
+            # the prefix-aware cache serves the whole /24
+            assert kdig(port, "TXT", f"1.9.9.9.{ORIGIN}").txt() == r.txt()
+            # known upstream, never asked by a DNS client: NXDOMAIN
+            assert kdig(port, "TXT", f"8.7.6.5.{ORIGIN}").status == "NXDOMAIN"
+            st = dns_stats(d)
+            assert st["from_cache"] == 2
+            assert k.zone_queries(ORIGIN) == asked
