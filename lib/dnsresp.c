@@ -297,6 +297,11 @@ static enum node find_node(struct ctx *c, int below, char *txt, size_t *txt_len)
 {
 	const uint8_t *name = knot_pkt_qname(c->q);
 	const struct zone *z = c->zone;
+	/* another zone of ours at or below the name (origin.asn.cymru.com seen from
+	 * asn.cymru.com): the name exists, with no data here */
+	for (int i = 0; i < N_ZONES; i++)
+		if (&c->r->zones[i] != z && c->r->zones[i].on && knot_dname_in_bailiwick(c->r->zones[i].name, name) >= 0)
+			return N_ENT;
 	if (z->family == 0) {
 		uint32_t asn;
 		struct rasn_dnsresp_as a = { 0 };
@@ -368,12 +373,15 @@ static size_t header_only(const uint8_t *q, uint8_t *out, size_t cap, int rcode)
 	return KNOT_WIRE_HEADER_SIZE;
 }
 
-static int zone_of(struct rasn_dnsresp *r, const knot_dname_t *qname)
+/* The deepest zone holding qname; for DS at a zone's apex, the deepest one above it (DS
+ * records live in the parent: origin.asn.cymru.com's in asn.cymru.com, RFC 4035 3.1.4.1). */
+static int zone_of(struct rasn_dnsresp *r, const knot_dname_t *qname, uint16_t qtype)
 {
 	int best = -1;
 	size_t best_len = 0;
 	for (int i = 0; i < N_ZONES; i++) {
-		if (!r->zones[i].on || knot_dname_in_bailiwick(qname, r->zones[i].name) < 0)
+		int below = r->zones[i].on ? knot_dname_in_bailiwick(qname, r->zones[i].name) : -1;
+		if (below < 0 || (below == 0 && qtype == KNOT_RRTYPE_DS))
 			continue;
 		size_t l = knot_dname_size(r->zones[i].name);
 		if (best < 0 || l > best_len)
@@ -470,7 +478,7 @@ size_t rasn_dnsresp_answer(struct rasn_dnsresp *r, const uint8_t *q, size_t qlen
 		info->kind = kind_of_rcode(rc);
 	} else if (badvers) {
 		info->kind = RASN_DNSRESP_BADVERS;
-	} else if ((info->zone = zone_of(r, knot_pkt_qname(c.q))) < 0 || qclass != KNOT_CLASS_IN ||
+	} else if ((info->zone = zone_of(r, knot_pkt_qname(c.q), qtype)) < 0 || qclass != KNOT_CLASS_IN ||
 		   qtype == KNOT_RRTYPE_AXFR || qtype == KNOT_RRTYPE_IXFR) {
 		knot_wire_set_rcode(w, KNOT_RCODE_REFUSED);
 		info->kind = RASN_DNSRESP_REFUSED;

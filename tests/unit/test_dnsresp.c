@@ -254,6 +254,17 @@ static void test_apex_any_refused(void **st)
 		assert_false(knot_wire_get_aa(a.wire));
 		done(&a);
 	}
+	/* DS at a served zone's apex: the parent zone answers (NODATA with its SOA) */
+	ask(r, &a, "origin.asn.cymru.com", KNOT_RRTYPE_DS, 0, 0);
+	assert_int_equal(a.info.zone, 2);
+	assert_int_equal(a.info.kind, RASN_DNSRESP_NODATA);
+	char soa_owner[300];
+	knot_dname_to_str(soa_owner, knot_pkt_rr(knot_pkt_section(a.p, KNOT_AUTHORITY), 0)->owner, sizeof(soa_owner));
+	assert_string_equal(soa_owner, "asn.cymru.com.");
+	done(&a);
+	ask(r, &a, "asn.cymru.com", KNOT_RRTYPE_DS, 0, 0);
+	assert_int_equal(knot_wire_get_rcode(a.wire), KNOT_RCODE_REFUSED); /* its parent is not ours */
+	done(&a);
 	ask(r, &a, "origin.asn.cymru.com", KNOT_RRTYPE_AXFR, 0, 0);
 	assert_int_equal(knot_wire_get_rcode(a.wire), KNOT_RCODE_REFUSED);
 	done(&a);
