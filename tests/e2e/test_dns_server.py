@@ -388,14 +388,23 @@ def test_unbound_stub_zones_cache_rasnd_answers(tmp_path):
             log.close()
 
 
-def test_second_rasnd_asks_the_first(tmp_path):
-    """rasnd B's Cymru source is rasnd A's DNS listener: B answers as A's table does."""
+ZONES_OWN = {"origin_zone": "o4.asn.test", "origin6_zone": "o6.asn.test", "as_zone": "asn.test"}
+
+
+@pytest.mark.parametrize("zones", [None, ZONES_OWN], ids=["cymru-zones", "own-zones"])
+def test_second_rasnd_asks_the_first(tmp_path, zones):
+    """rasnd B's Cymru source is rasnd A's DNS listener: B answers as A's table does (with
+    Cymru's zone names, and with zones of our own set on both sides)."""
     aport = ports.free_ports(1, udp=True)[0]
     small = tmp_path / "small.csv"
     small.write_text("192.0.2.0,192.0.2.255,64496,Documentation\n")
-    with harness.Rasnd(tmp_path / "a", config_text=conf(aport)) as a:
-        wait_dns(aport)
+    zconf = "".join(f"{k} = {v}\n" for k, v in (zones or {}).items())
+    with harness.Rasnd(tmp_path / "a", config_text=conf(aport, zconf)) as a:
+        harness.wait_for(lambda: kdig(aport, "SOA", (zones or {}).get("origin_zone", ORIGIN)).status == "NOERROR",
+                         30, "the DNS listener")
         bconf = f"[dns]\nservers = 127.0.0.1:{aport}\n[lookup]\norder = cymru table\n"
+        if zones:
+            bconf += "[cymru]\n" + zconf
         with harness.Rasnd(tmp_path / "b", datasets=[small], config_text=bconf) as b:
             for ip in ("8.8.8.8", "1.1.1.1", "2001:4860::8888"):
                 r = b.query([ip])[0]
