@@ -11,6 +11,31 @@
 
 #include "dnsresp.h"
 
+/* Count the allocations of the whole process (libknot's included: the program's malloc
+ * preempts the C library's). Not under ASan, which brings its own. */
+#if !defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALLOCS 1
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t k);
+extern void *__libc_realloc(void *p, size_t n);
+static size_t n_allocs;
+__attribute__((visibility("default"))) void *malloc(size_t n)
+{
+	n_allocs++;
+	return __libc_malloc(n);
+}
+__attribute__((visibility("default"))) void *calloc(size_t n, size_t k)
+{
+	n_allocs++;
+	return __libc_calloc(n, k);
+}
+__attribute__((visibility("default"))) void *realloc(void *p, size_t n)
+{
+	n_allocs++;
+	return __libc_realloc(p, n);
+}
+#endif
+
 /* The data: 8.8.8.0/24 -> 15169 (US, arin, 1992-12-01); 215.0.0.0/16 -> 721 749;
  * 10.1.2.0/24 -> 64500 (so 10.1 and 10 are empty non-terminals);
  * 2001:4860::/32 -> 15169; AS15169 named; AS64501 with a 300-byte name. */
@@ -382,6 +407,37 @@ static void test_malformed(void **st)
 	rasn_dnsresp_free(r);
 }
 
+/* The hot path allocates nothing: libknot takes its memory from the responder's arena. */
+static void test_no_allocation_per_query(void **st)
+{
+	struct rasn_dnsresp *r = make(16);
+	static uint8_t q[8][512], out[65536];
+	size_t ql[8];
+	const char *names[8] = { "8.8.8.8.origin.asn.cymru.com", "9.9.9.9.origin.asn.cymru.com", "10.origin.asn.cymru.com",
+				 "AS15169.asn.cymru.com", "origin.asn.cymru.com", "example.com",
+				 "0.6.8.4.1.0.0.2.origin6.asn.cymru.com", "as64501.asn.cymru.com" };
+	const uint16_t types[8] = { KNOT_RRTYPE_TXT, KNOT_RRTYPE_TXT, KNOT_RRTYPE_TXT, KNOT_RRTYPE_ANY,
+				    KNOT_RRTYPE_NS, KNOT_RRTYPE_A, KNOT_RRTYPE_TXT, KNOT_RRTYPE_TXT };
+	for (int i = 0; i < 8; i++)
+		ql[i] = build_query(q[i], names[i], types[i], i & 1 ? 1232 : 0, 0);
+	struct rasn_dnsresp_info info;
+	size_t total = 0;
+	for (int i = 0; i < 8; i++)
+		total += rasn_dnsresp_answer(r, q[i], ql[i], i & 2, out, sizeof(out), &info);
+#ifdef COUNT_ALLOCS
+	size_t before = n_allocs;
+#endif
+	for (int k = 0; k < 1000; k++)
+		for (int i = 0; i < 8; i++)
+			total += rasn_dnsresp_answer(r, q[i], ql[i], i & 2, out, sizeof(out), &info);
+	assert_true(total > 8000 * 12);
+#ifdef COUNT_ALLOCS
+	assert_int_equal(n_allocs, before);
+	assert_true(before > 0); /* the counter counts: making the responder allocated */
+#endif
+	rasn_dnsresp_free(r);
+}
+
 static void test_bad_options(void **st)
 {
 	struct rasn_dnsresp *r = NULL;
@@ -402,7 +458,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_origin_v4), cmocka_unit_test(test_negative),	 cmocka_unit_test(test_apex_any_refused),
 		cmocka_unit_test(test_v6_and_as), cmocka_unit_test(test_edns_tc),	 cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_bad_options), cmocka_unit_test(test_no_allocation_per_query),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
