@@ -292,16 +292,22 @@ static int as_label(const uint8_t *name, int n, uint32_t *asn)
 	return 1;
 }
 
+/* 1 when another zone of ours lies at or below the name (origin.asn.cymru.com seen from
+ * asn.cymru.com): the name exists, with no data in this zone. */
+static int above_other_zone(const struct ctx *c, const uint8_t *name)
+{
+	for (int i = 0; i < N_ZONES; i++)
+		if (&c->r->zones[i] != c->zone && c->r->zones[i].on &&
+		    knot_dname_in_bailiwick(c->r->zones[i].name, name) >= 0)
+			return 1;
+	return 0;
+}
+
 /* The node at the query name: its kind, and its TXT text (len written) when it has data. */
 static enum node find_node(struct ctx *c, int below, char *txt, size_t *txt_len)
 {
 	const uint8_t *name = knot_pkt_qname(c->q);
 	const struct zone *z = c->zone;
-	/* another zone of ours at or below the name (origin.asn.cymru.com seen from
-	 * asn.cymru.com): the name exists, with no data here */
-	for (int i = 0; i < N_ZONES; i++)
-		if (&c->r->zones[i] != z && c->r->zones[i].on && knot_dname_in_bailiwick(c->r->zones[i].name, name) >= 0)
-			return N_ENT;
 	if (z->family == 0) {
 		uint32_t asn;
 		struct rasn_dnsresp_as a = { 0 };
@@ -344,6 +350,8 @@ static int answer_zone(struct ctx *c, uint16_t qtype, struct rasn_dnsresp_info *
 	char txt[TXT_MAX];
 	size_t len = 0;
 	enum node n = find_node(c, below, txt, &len);
+	if (n == N_NONE && above_other_zone(c, knot_pkt_qname(c->q)))
+		n = N_ENT;
 	if (n == N_NONE) {
 		knot_wire_set_rcode(c->resp->wire, KNOT_RCODE_NXDOMAIN);
 		info->kind = RASN_DNSRESP_NXDOMAIN;
