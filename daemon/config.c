@@ -13,8 +13,9 @@
 #include "build_config.h"
 #include "log.h"
 #include "rasnd.h"
+#include "dnsserver.h"
 
-enum ktype { K_BOOL, K_STR, K_OPTSTR, K_LOOPBACK, K_SIZE, K_MODE, K_SECONDS, K_DATASET, K_FORMAT, K_IO, K_LEVEL, K_ORDER, K_HTTPS, K_DSURL, K_ZONE };
+enum ktype { K_BOOL, K_STR, K_OPTSTR, K_LOOPBACK, K_SIZE, K_MODE, K_SECONDS, K_DATASET, K_FORMAT, K_IO, K_LEVEL, K_ORDER, K_HTTPS, K_DSURL, K_ZONE, K_DNSLISTEN, K_CIDRS, K_NAMES };
 
 struct key {
 	const char *section, *name;
@@ -103,6 +104,27 @@ static const struct key keys[] = {
 	{ "ripestat", "base_url", K_HTTPS, OFF(ripe_base_url), "https://stat.ripe.net", 0, 0 },
 	{ "ripestat", "sourceapp", K_OPTSTR, OFF(ripe_sourceapp), "rasn", 0, 0 },
 	{ "ripestat", "max_body", K_SIZE, OFF(ripe_max_body), "16777216", 1024, 16777216 },
+	{ "dns_server", "listen", K_DNSLISTEN, 0, NULL, 0, 0 },
+	{ "dns_server", "allow", K_CIDRS, OFF(dnss_allow), "127.0.0.0/8 ::1", 0, 0 },
+	{ "dns_server", "origin_zone", K_ZONE, OFF(dnss_origin_zone), "origin.asn.cymru.com", 0, 0 },
+	{ "dns_server", "origin6_zone", K_ZONE, OFF(dnss_origin6_zone), "origin6.asn.cymru.com", 0, 0 },
+	{ "dns_server", "as_zone", K_ZONE, OFF(dnss_as_zone), "asn.cymru.com", 0, 0 },
+	{ "dns_server", "ttl", K_SIZE, OFF(dnss_ttl), "3600", 0, 604800 },
+	{ "dns_server", "negative_ttl", K_SIZE, OFF(dnss_negative_ttl), "300", 0, 86400 },
+	{ "dns_server", "ns", K_NAMES, OFF(dnss_ns), "localhost.", 0, 0 },
+	{ "dns_server", "soa_mname", K_NAMES, OFF(dnss_soa_mname), "", 0, 0 },
+	{ "dns_server", "soa_rname", K_NAMES, OFF(dnss_soa_rname), "hostmaster.localhost.", 0, 0 },
+	{ "dns_server", "soa_refresh", K_SIZE, OFF(dnss_soa_refresh), "3600", 0, 2147483647 },
+	{ "dns_server", "soa_retry", K_SIZE, OFF(dnss_soa_retry), "600", 0, 2147483647 },
+	{ "dns_server", "soa_expire", K_SIZE, OFF(dnss_soa_expire), "604800", 0, 2147483647 },
+	{ "dns_server", "udp_max", K_SIZE, OFF(dnss_udp_max), "1232", 512, 4096 },
+	{ "dns_server", "tcp_idle_timeout", K_SIZE, OFF(dnss_tcp_idle_timeout), "10", 1, 3600 },
+	{ "dns_server", "tcp_max_clients", K_SIZE, OFF(dnss_tcp_max_clients), "256", 1, 100000 },
+	{ "dns_server", "rrl_rate", K_SIZE, OFF(dnss_rrl_rate), "200", 0, 1000000 },
+	{ "dns_server", "rrl_slip", K_SIZE, OFF(dnss_rrl_slip), "2", 0, 100 },
+	{ "dns_server", "rrl_ipv4_prefix", K_SIZE, OFF(dnss_rrl_ipv4_prefix), "24", 8, 32 },
+	{ "dns_server", "rrl_ipv6_prefix", K_SIZE, OFF(dnss_rrl_ipv6_prefix), "56", 16, 128 },
+	{ "dns_server", "rrl_table_size", K_SIZE, OFF(dnss_rrl_table_size), "65536", 16, 1 << 24 },
 	{ "metrics", "listen", K_LOOPBACK, OFF(metrics_listen), NULL, 0, 0 },
 	{ "sysctl", "apply", K_BOOL, OFF(sysctl_apply), "yes", 0, 0 },
 	{ "sysctl", "rmem_max", K_SIZE, OFF(sysctl_rmem_max), "16777216", 0, SIZE_MAX },
@@ -121,6 +143,11 @@ int rasnd_config_set_string(char **slot, const char *value)
 	free(*slot);
 	*slot = v;
 	return 0;
+}
+
+static void *p_of(struct rasnd_config *c, const struct key *k)
+{
+	return (char *)c + k->off;
 }
 
 /* Sets one key from text. Returns NULL or an error message. */
@@ -162,6 +189,70 @@ static const char *set_key(struct rasnd_config *c, const struct key *k, const ch
 		if (rc < 0)
 			return "not a DNS zone name (letters, digits, '-', '_', dots between labels)";
 		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
+	}
+	case K_DNSLISTEN: {
+		struct rasnd_dnss_listen l;
+		const char *why;
+		if (rasnd_dnss_parse_listen(v, &l, &why) < 0)
+			return why;
+		if (c->n_dnss_listen == RASND_MAX_DNSS_LISTEN)
+			return "too many listen addresses";
+		if (!(c->dnss_listen[c->n_dnss_listen] = strdup(v)))
+			return "out of memory";
+		c->n_dnss_listen++;
+		return NULL;
+	}
+	case K_CIDRS: {
+		struct rasn_prefix px[RASND_DNSS_MAX_ALLOW];
+		size_t n;
+		const char *why;
+		if (rasnd_dnss_parse_allow(v, px, RASND_DNSS_MAX_ALLOW, &n, &why) < 0)
+			return why;
+		return rasnd_config_set_string((char **)p_of(c, k), v) ? "out of memory" : NULL;
+	}
+	case K_NAMES: {
+		/* domain names, blank- or comma-separated: letters, digits, '-', '_', dots between labels */
+		size_t names = 0;
+		for (const char *q = v; *q;) {
+			size_t len = strcspn(q, " \t,"), lab = 0;
+			if (len > 253)
+				return "a name is too long";
+			for (size_t i = 0; i < len; i++) {
+				char ch = q[i];
+				if (ch == '.') {
+					if (!lab && !(i == len - 1 && len == 1))
+						return "an empty label (two dots)";
+					lab = 0;
+				} else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+					   ch == '-' || ch == '_') {
+					if (++lab > 63)
+						return "a label over 63 bytes";
+				} else {
+					return "not a domain name";
+				}
+			}
+			names += len > 0;
+			q += len;
+			q += strspn(q, " \t,");
+		}
+		if (names > 16)
+			return "at most 16 names";
+		if (!names && strcmp(k->name, "soa_mname") != 0)
+			return "empty";
+		if (k->off == OFF(dnss_ns) && c->dnss_ns_more) {
+			/* ns may be given on several lines (a line holds at most a few names) */
+			size_t n = strlen(c->dnss_ns) + 1 + strlen(v) + 1;
+			char *j = malloc(n);
+			if (!j)
+				return "out of memory";
+			snprintf(j, n, "%s %s", c->dnss_ns, v);
+			free(c->dnss_ns);
+			c->dnss_ns = j;
+			return NULL;
+		}
+		if (k->off == OFF(dnss_ns))
+			c->dnss_ns_more = 1;
+		return rasnd_config_set_string((char **)p_of(c, k), v) ? "out of memory" : NULL;
 	}
 	case K_HTTPS:
 		if (strncasecmp(v, "https://", 8) != 0 || !v[8] || v[8] == '/')
@@ -294,6 +385,7 @@ void rasnd_config_defaults(struct rasnd_config *c)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].def && set_key(c, &keys[i], keys[i].def, &reset))
 			abort(); /* a default that does not parse is a programming error */
+	c->dnss_ns_more = 0; /* the first ns line of a file replaces the default */
 	c->datasets[0] = strdup(RASN_DEFAULT_DATADIR "/asn-ipv4.csv");
 	c->datasets[1] = strdup(RASN_DEFAULT_DATADIR "/asn-ipv6.csv");
 	c->n_datasets = 2;
@@ -305,6 +397,15 @@ void rasnd_config_free(struct rasnd_config *c)
 	free(c->order);
 	free(c->state_dir);
 	free(c->metrics_listen);
+	for (size_t i = 0; i < c->n_dnss_listen; i++)
+		free(c->dnss_listen[i]);
+	free(c->dnss_allow);
+	free(c->dnss_origin_zone);
+	free(c->dnss_origin6_zone);
+	free(c->dnss_as_zone);
+	free(c->dnss_ns);
+	free(c->dnss_soa_mname);
+	free(c->dnss_soa_rname);
 	free(c->http_ca_file);
 	free(c->ripe_base_url);
 	free(c->ripe_sourceapp);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #define RASND_MAX_DATASETS 16
+#define RASND_MAX_DNSS_LISTEN 8
 
 /* The sources of [lookup] order. */
 enum { RASND_SRC_TABLE = 1, RASND_SRC_CYMRU = 2, RASND_SRC_RIPE = 3 };
@@ -71,6 +72,17 @@ struct rasnd_config {
 	size_t n_dataset_urls;
 	size_t dataset_refresh_s;    /* 0: only on the `refresh` command */
 	size_t dataset_max_shrink;   /* percent of a file's rows a refresh may lose; 100: no check */
+	/* [dns_server]: daemon/dnsserver.h */
+	char *dnss_listen[RASND_MAX_DNSS_LISTEN];
+	size_t n_dnss_listen;
+	char *dnss_allow;
+	char *dnss_origin_zone, *dnss_origin6_zone, *dnss_as_zone;
+	size_t dnss_ttl, dnss_negative_ttl;
+	char *dnss_ns, *dnss_soa_mname, *dnss_soa_rname;
+	int dnss_ns_more;            /* while parsing: a further ns line adds names */
+	size_t dnss_soa_refresh, dnss_soa_retry, dnss_soa_expire;
+	size_t dnss_udp_max, dnss_tcp_idle_timeout, dnss_tcp_max_clients;
+	size_t dnss_rrl_rate, dnss_rrl_slip, dnss_rrl_ipv4_prefix, dnss_rrl_ipv6_prefix, dnss_rrl_table_size;
 	/* [metrics] */
 	char *metrics_listen;        /* loopback HOST:PORT for GET /metrics; NULL: off */
 	/* [sysctl]: targets raised at start-up (never lowered) when apply is on */

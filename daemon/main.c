@@ -21,6 +21,7 @@
 #include "srccymru.h"
 #include "srcripe.h"
 #include "cache.h"
+#include "dnsserver.h"
 
 #include <sys/random.h>
 
@@ -194,6 +195,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		d->cfg = c;
 		rasnd_log_set_level(d->cfg.log_level);
 		rasnd_cymru_probe(d); /* "auto" decides again with the new config */
+		rasnd_dnsserver_reconfigure(d);
 	}
 	rasnd_reload_start(d, NULL);
 }
@@ -342,6 +344,10 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	if (rasnd_dnsserver_start(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	/* after the socket is up: a daemon that fails to start leaves the kernel as it was */
 	rasnd_sysctl_tune(&d.cfg);
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_term, &d);
@@ -363,6 +369,7 @@ out:
 	while (!TAILQ_EMPTY(&d.sessions))
 		rasnd_session_close(TAILQ_FIRST(&d.sessions));
 	rasnd_server_close(&d);
+	rasnd_dnsserver_free(&d);
 	rasnd_metrics_stop(&d);
 	rasnd_refresh_free(&d);
 	rasnd_ripe_free(&d);

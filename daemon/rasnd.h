@@ -16,6 +16,7 @@ struct rasn_cache;
 struct rasnd_http;
 struct rasnd_upstream;
 struct rasnd_refresh;
+struct rasnd_dnsserver;
 
 #include "buf.h"
 #include "config.h"
@@ -141,6 +142,7 @@ struct rasnd {
 	struct rasnd_upstream *up_ripe;
 	struct rasnd_upstream *up_dns;   /* domain lookups (A, AAAA); shares up_cymru's breakers */
 	struct rasnd_refresh *refresh; /* [dataset] url: NULL when none */
+	struct rasnd_dnsserver *dnsserver; /* [dns_server]: NULL when off */
 	struct event *cache_sweep;
 
 	struct rasnd_reload reload;

@@ -13,6 +13,7 @@
 #include "upstream.h"
 #include "http.h"
 #include "log.h"
+#include "dnsserver.h"
 #include "metrics.h"
 
 struct metric {
@@ -24,7 +25,7 @@ struct metric {
 	const char *help;
 };
 
-#define MAX_METRICS 192
+#define MAX_METRICS 256
 
 static size_t collect(struct rasnd *d, struct metric *m)
 {
@@ -141,6 +142,36 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	memset(&cs, 0, sizeof(cs));
 	if (d->cache)
 		rasn_cache_stats(d->cache, &cs);
+	struct rasnd_dnss_counters ds;
+	rasnd_dnsserver_counters(d, &ds);
+	G("dns_server", "listeners", ds.listeners, "DNS listeners ([dns_server] listen), each UDP and TCP.");
+	C("dns_server", "queries_udp", ds.queries_udp, "DNS queries read over UDP.");
+	C("dns_server", "queries_tcp", ds.queries_tcp, "DNS queries read over TCP.");
+	C("dns_server", "answers", ds.answers, "DNS answers with data (NOERROR).");
+	C("dns_server", "nodata", ds.nodata, "DNS answers NOERROR without data (NODATA).");
+	C("dns_server", "nxdomain", ds.nxdomain, "DNS answers NXDOMAIN.");
+	C("dns_server", "refused", ds.refused, "DNS queries REFUSED: outside the zones, another class, zone transfers.");
+	C("dns_server", "formerr", ds.formerr, "DNS queries answered FORMERR.");
+	C("dns_server", "notimp", ds.notimp, "DNS queries answered NOTIMP (opcode, meta types).");
+	C("dns_server", "badvers", ds.badvers, "DNS queries with an EDNS version other than 0.");
+	C("dns_server", "dropped", ds.dropped, "DNS packets not answered (responses, runts).");
+	C("dns_server", "truncated", ds.truncated, "DNS answers cut to TC=1 (too big for the client's UDP size).");
+	C("dns_server", "edns", ds.edns, "DNS queries with EDNS.");
+	C("dns_server", "allow_refused", ds.allow_refused, "DNS queries REFUSED because the client is outside the listener's allow list.");
+	C("dns_server", "rrl_dropped", ds.rrl_dropped, "DNS answers dropped by response rate limiting.");
+	C("dns_server", "rrl_slipped", ds.rrl_slipped, "DNS answers sent truncated by response rate limiting (slip).");
+	C("dns_server", "from_table", ds.from_table, "DNS records answered from the table.");
+	C("dns_server", "from_cache", ds.from_cache, "DNS records answered from the cache of upstream answers.");
+	C("dns_server", "udp_batches", ds.udp_batches, "recvmmsg calls that returned queries.");
+	G("dns_server", "udp_batch_max", ds.udp_batch_max, "Most queries one recvmmsg call returned.");
+	C("dns_server", "udp_send_errors", ds.udp_send_errors, "UDP answers lost to a full socket buffer or a send error.");
+	C("dns_server", "tcp_accepted", ds.tcp_accepted, "DNS TCP connections accepted.");
+	C("dns_server", "tcp_rejected", ds.tcp_rejected, "DNS TCP connections refused past tcp_max_clients.");
+	C("dns_server", "tcp_idle_closed", ds.tcp_idle_closed, "DNS TCP connections closed after tcp_idle_timeout.");
+	C("dns_server", "tcp_read_pauses", ds.tcp_read_pauses, "Times a DNS TCP client was not read because its unread answers passed 256 KiB.");
+	G("dns_server", "tcp_current", ds.tcp_current, "DNS TCP connections open now.");
+	C("dns_server", "bytes_in", ds.bytes_in, "Bytes of DNS queries read.");
+	C("dns_server", "bytes_out", ds.bytes_out, "Bytes of DNS answers written.");
 	C("cache", "answers", st->cache_hits, "Upstream answers given from the cache.");
 	G("cache", "l1_entries", cs.l1_entries, "Entries in the memory cache.");
 	C("cache", "l1_hits", cs.l1_hits, "Memory cache hits.");

@@ -1519,6 +1519,27 @@ int rasn_table_lookup(const struct rasn_table *t, const struct rasn_addr *a, str
 	return 1;
 }
 
+int rasn_table_any_in(const struct rasn_table *t, const struct rasn_prefix *p)
+{
+	rasn_u128 first = p->addr, last = p->addr | rasn_hostmask(p->family, p->len);
+	struct rasn_match m;
+	struct rasn_addr a = { p->family, first };
+	if (rasn_table_lookup(t, &a, &m))
+		return 1;
+	if (p->family == RASN_AF4)
+		return m.last < last; /* m is the gap holding first: a range follows it inside p */
+	/* the first range ending at or after first: inside p when it starts by last */
+	size_t lo = 0, hi = t->n6;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->end6[mid] < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->n6 && t->start6[lo] <= last;
+}
+
 static const struct as_entry *as_find(const struct rasn_table *t, uint32_t asn)
 {
 	size_t lo = 0, hi = t->n_as;

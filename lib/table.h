@@ -78,6 +78,9 @@ int rasn_table_lookup(const struct rasn_table *t, const struct rasn_addr *a, str
 void rasn_table_lookup_batch(const struct rasn_table *t, const struct rasn_addr *a, size_t n,
 			     struct rasn_match *m, int *found);
 
+/* 1 when some range holds an address of p, else 0. */
+int rasn_table_any_in(const struct rasn_table *t, const struct rasn_prefix *p);
+
 struct rasn_as_info {
 	uint32_t asn;
 	const char *name, *name_json; /* most frequent name of the AS in the dataset */
