@@ -5,7 +5,7 @@ TLS), the second answers from Redis: proven by knotd's own query counts (mod-sta
 access log, Redis's own command counts (INFO commandstats) and `stats`. Then failures: Redis
 stopped and back (the level's breaker), values planted with redis-cli (garbage, another
 version), a password required, a client gone while its Redis lookup is pending."""
-import os
+import json
 import shutil
 import struct
 import subprocess
@@ -15,6 +15,7 @@ import zlib
 import pytest
 
 import harness
+import test_metrics
 from test_dns import CYMRU_SAMPLES, cymru_zones, dns_conf
 
 sys.path.insert(0, str(harness.SRCDIR / "tests" / "servers"))
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.skipif(harness.missing_rasnd() is not None, reason=har
                                  reason="knotd, nginx or redis-server missing")]
 
 RIPE_ONLY = ["1.1.1.1", "1.0.4.1"]         # not in Cymru's zones: RIPEstat answers them
+NOWHERE = "1.0.0.1"                        # not in Cymru's zones: asked of Cymru alone, not announced
 CYMRU = ["8.8.8.8", "9.9.9.9", "215.0.1.1", "2001:4860::8888"]
 ZONES = ("origin.asn.cymru.com", "origin6.asn.cymru.com", "asn.cymru.com")
 
@@ -87,15 +89,21 @@ def servers(tmp_path):
 
 def test_second_daemon_answers_from_redis_with_no_upstream_calls(tmp_path, servers):
     k, ngx, rd = servers
-    asked = CYMRU + RIPE_ONLY + ["AS15169"]
+    asked = CYMRU + RIPE_ONLY + ["AS15169", NOWHERE + " @cymru"]
     with harness.Rasnd(tmp_path / "d1", config_text=conf(k, ngx, rd)) as d1:
         first = d1.query(asked)
-        assert [r["source"] for r in first] == ["cymru"] * 4 + ["ripestat"] * 2 + ["cymru"], first
+        assert [r.get("source") for r in first] == ["cymru"] * 4 + ["ripestat"] * 2 + ["cymru"] * 2, first
+        assert first[-1]["status"] == "not_found", first[-1]
         st1 = rstats(d1)
         assert st1["state"] == "closed" and st1["misses"] + st1["hits"] == st1["lookups"] > 0, st1
         print(st1)
         wait_writes_landed(d1, rd)
     assert rd.keys("rasn:v1:*"), "nothing written through"
+    # the negative answer is shared with its own TTL ([cache] negative_ttl, 300 s), the
+    # positive ones with theirs (ttl, 21600 s): Redis's own count of what is left
+    neg_ttl = int(rd.cli("PTTL", pkey(addr=bytes([1, 0, 0, 1]), plen=32)).stdout)
+    pos_ttl = int(rd.cli("PTTL", pkey(addr=bytes([8, 8, 8, 0]))).stdout)
+    assert 0 < neg_ttl <= 300_000 and 300_000 < pos_ttl <= 21600_000, (neg_ttl, pos_ttl)
     q0, mgets0 = knot_queries(k), rd.calls("mget")
     ngx.wait_log(lambda e: "/network-info/" in e["uri"], count=len(RIPE_ONLY))
     ripe0 = ripe_asked(ngx)
@@ -103,7 +111,8 @@ def test_second_daemon_answers_from_redis_with_no_upstream_calls(tmp_path, serve
         second = d2.query(asked)
         for a, b in zip(first, second):
             assert b["source"] == "cache", b
-            assert (b["asn"], b.get("prefix"), b.get("as_name")) == (a["asn"], a.get("prefix"), a.get("as_name")), (a, b)
+            assert (b["status"], b.get("asn"), b.get("prefix"), b.get("as_name")) == \
+                (a["status"], a.get("asn"), a.get("prefix"), a.get("as_name")), (a, b)
         st = stats(d2)
         r = st["cache"]["redis"]
         assert r["hits"] == len(asked) and r["misses"] == 0 and r["garbage"] == 0, r
@@ -114,6 +123,14 @@ def test_second_daemon_answers_from_redis_with_no_upstream_calls(tmp_path, serve
         # asked again: memory answers now (the Redis hit was stored locally), Redis is not asked
         d2.query(asked)
         assert rstats(d2)["lookups"] == r["lookups"]
+        # the same counters in the Prometheus text, which passes the strict checker
+        data = harness.exchange(d2.sock, b"stats\nstats prometheus\n")
+        js, _, text = data.decode().partition("\n")
+        fams = test_metrics.parse_strict(text)
+        test_metrics.check_covers(json.loads(js)["stats"], fams)
+        samples = test_metrics.samples_of(fams)
+        assert samples[("rasnd_cache_redis_hits_total", ())] == len(asked)
+        assert samples[("rasnd_cache_redis_state", (("state", "closed"),))] == 1
     assert knot_queries(k) == q0              # knotd's own count: not one query from d2
     assert ripe_asked(ngx) == ripe0           # nginx's own log: not one request from d2
 
@@ -226,6 +243,37 @@ def test_client_gone_while_its_redis_lookup_is_pending(tmp_path, servers):
         harness.wait_for(lambda: rstats(d)["misses"] >= 3, 30, "Redis's answer to the paused MGET")
         harness.wait_for(lambda: stats(d)["upstreams"]["cymru"]["waiters"] == 0, 30, "the upstream calls to end")
         assert d.query(["9.9.9.9"])[0]["source"] == "cache"
+
+
+def test_flood_of_redis_lookups_from_a_client_that_does_not_read(tmp_path, servers):
+    """Thousands of distinct unannounced addresses (each a local miss, a Redis lookup, then a
+    DNS query) from a client that never reads: the daemon bounds the work ([server]
+    max_pending), keeps serving others, and ends it all when the client leaves."""
+    k, ngx, rd = servers
+    import socket
+    with harness.Rasnd(tmp_path / "d", config_text=conf(k, ngx, rd, order="cymru",
+                                                        extra="[server]\nmax_pending = 256\n")) as d:
+        never = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        never.connect(d.sock)
+        never.setblocking(False)
+        payload = b"".join(b"100.64.%d.%d\n" % (i // 250, i % 250 + 1) for i in range(60000))
+        sent = 0
+        try:
+            while sent < len(payload):
+                sent += never.send(payload[sent:sent + 65536])
+        except BlockingIOError:
+            pass
+        harness.wait_for(lambda: rstats(d)["lookups"] >= 256, 30, "the flood's lookups to reach Redis")
+        # another client is served meanwhile, and the flood's work in flight stays bounded
+        r = d.query(["8.8.8.8", "stats"])
+        assert r[0]["source"] in ("cymru", "cache") and r[0]["asn"] == 15169, r[0]
+        st = r[1]["stats"]
+        assert st["upstreams"]["cymru"]["waiters"] <= 256 + 1, st["upstreams"]["cymru"]
+        never.close()
+        harness.wait_for(lambda: stats(d)["upstreams"]["cymru"]["waiters"] == 0, 60, "the flood's lookups to end")
+        rs = rstats(d)
+        assert rs["lookups"] == rs["hits"] + rs["misses"] + rs["skipped"], rs
+        assert d.query(["215.0.1.1"])[0]["asn"] == 721
 
 
 def test_check_config_names_bad_redis_values(tmp_path):
