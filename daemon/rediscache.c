@@ -71,6 +71,7 @@ struct rasnd_redis {
 	redisAsyncContext *ac;
 	int connected;
 	int auth_failed;          /* AUTH refused on this connection */
+	int closing;              /* rasnd_redis_free: answers are misses, failures not counted */
 	struct rasn_breaker br;
 	enum rasn_breaker_state logged_state;
 	struct req *q_head, *q_tail;
@@ -112,6 +113,8 @@ static void note_state(struct rasnd_redis *r)
 
 static void failed(struct rasnd_redis *r, uint64_t ticket, const char *why)
 {
+	if (r->closing)
+		return;
 	if (why != r->last_error)
 		snprintf(r->last_error, sizeof(r->last_error), "%s", why);
 	r->st.errors++;
@@ -712,6 +715,7 @@ void rasnd_redis_free(struct rasnd_redis *r)
 {
 	if (!r)
 		return;
+	r->closing = 1;
 	struct req *list = r->q_head;
 	r->q_head = r->q_tail = NULL;
 	answer_all(list, 0);

@@ -294,3 +294,13 @@ def test_check_config_names_bad_redis_values(tmp_path):
             assert p.returncode == 0, (line, p.stderr)
         else:
             assert p.returncode == 1 and f"{c}:4:" in p.stderr and why in p.stderr, (line, p.stderr)
+
+
+def test_unreadable_password_file_stops_the_start(tmp_path):
+    missing = tmp_path / "nope.pw"
+    sock = tmp_path / "r.sock"
+    c = tmp_path / "c.conf"
+    c.write_text(f"[sysctl]\napply = no\n[cache]\nredis = /tmp/nowhere.sock\nredis_password_file = {missing}\n")
+    p = subprocess.run([harness.rasnd_path(), "-c", str(c), "-s", str(sock), "-S", str(tmp_path / "st"),
+                        "-d", str(harness.FIXTURE_DATASETS[0])], capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and f"redis_password_file {missing}: No such file or directory" in p.stderr, p.stderr
