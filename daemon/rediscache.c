@@ -676,6 +676,11 @@ int rasnd_redis_new(struct rasnd *d, struct rasnd_redis **out, char *err, size_t
 	*out = NULL;
 	if (!c->cache_redis || !c->cache_redis[0])
 		return 0;
+	if (!c->cache_enabled) {
+		/* a Redis hit is answered through the local levels, which are off */
+		log_warn("redis: [cache] enabled = no, so [cache] redis is not used");
+		return 0;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		snprintf(err, errlen, "redis: out of memory");
