@@ -175,6 +175,43 @@ def test_breaker_opens_when_redis_stops_and_closes_when_it_is_back(tmp_path, ser
         wait_writes_landed(d, rd, since=w0)
 
 
+def test_a_slow_redis_costs_one_timeout_then_nothing_until_it_answers(tmp_path, servers):
+    """Redis paused (CLIENT PAUSE) longer than redis_timeout: the burst's one MGET times out,
+    its lookups are answered by the upstream, the connection is dropped and the circuit opens;
+    lookups made while it is open send nothing to Redis; once Redis answers again a probe
+    closes it."""
+    k, ngx, rd = servers
+    extra = "[breaker]\nopen_ms = 300\n"
+    with harness.Rasnd(tmp_path / "d", config_text=conf(k, ngx, rd, extra=extra,
+                                                        redis_extra="redis_timeout = 0.5\n")) as d:
+        assert d.query(["215.0.1.1"])[0]["source"] == "cymru"
+        harness.wait_for(lambda: rstats(d)["connected"] == 1, 30, "the connection to Redis")
+        rd.cli("CLIENT", "PAUSE", "4000")
+        before = rstats(d)
+        r = d.query(["215.0.2.1", "215.0.3.1", "215.0.4.1"])
+        assert [(x["source"], x["asn"]) for x in r] == [("cymru", 721)] * 3, r
+        st = rstats(d)
+        assert st["timeouts"] >= before["timeouts"] + 1 and st["opened"] >= before["opened"] + 1, st
+        assert st["skipped"] >= before["skipped"] + 3, st
+        # open: nothing more is sent to the paused Redis
+        n = 5
+        while rstats(d)["state"] != "open":
+            d.query([f"215.0.{n}.1"])
+            n += 1
+        rounds = rstats(d)["rounds"]
+        r = d.query([f"215.0.{n}.1"])[0]
+        n += 1
+        assert r["source"] == "cymru" and rstats(d)["rounds"] == rounds, r
+
+        def closed():
+            nonlocal n
+            d.query([f"215.0.{n}.1"])
+            n += 1
+            return rstats(d)["state"] == "closed"
+        harness.wait_for(closed, 60, "the Redis circuit to close after the pause")
+        assert rstats(d)["connects"] >= 2              # the slow connection was dropped
+
+
 def test_garbage_and_other_version_values_are_ignored_and_counted(tmp_path, servers):
     k, ngx, rd = servers
     garbage_key = pkey(addr=bytes([8, 8, 8, 0]))
