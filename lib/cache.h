@@ -46,7 +46,8 @@
 				    * floor or cap, no negative cap; max_ttl_ms still holds);
 				    * not stored */
 #define RASN_CACHE_NO_HOOK 0x4u    /* put: do not tell opts.on_store (the entry came from
-				    * where the hook would send it); not stored */
+				    * where the hook would send it, or is not for it); not
+				    * stored */
 
 #define RASN_CACHE_NAME_MAX 255    /* name key bytes, after dropping a trailing dot */
 #define RASN_CACHE_VALUE_MAX (1u << 20) /* hard bound on opts.max_value */

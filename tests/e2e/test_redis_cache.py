@@ -16,7 +16,7 @@ import pytest
 
 import harness
 import test_metrics
-from test_dns import CYMRU_SAMPLES, cymru_zones, dns_conf
+from test_dns import CYMRU_SAMPLES, ZONE, cymru_zones, dns_conf
 
 sys.path.insert(0, str(harness.SRCDIR / "tests" / "servers"))
 import knot  # noqa: E402
@@ -81,7 +81,8 @@ def wait_writes_landed(d, rd, since=0):
 @pytest.fixture
 def servers(tmp_path):
     fx = nginx.RipeFixtures.for_addresses(RIPE_ONLY)
-    with knot.Knot(tmp_path / "knot", cymru_zones(CYMRU_SAMPLES), stats=True) as k, \
+    zones = dict(cymru_zones(CYMRU_SAMPLES), **{"test.example": ZONE})
+    with knot.Knot(tmp_path / "knot", zones, stats=True) as k, \
             nginx.Nginx(tmp_path / "ngx", ripestat=fx) as ngx, \
             redis.Redis(tmp_path / "redis") as rd:
         yield k, ngx, rd
@@ -97,8 +98,12 @@ def test_second_daemon_answers_from_redis_with_no_upstream_calls(tmp_path, serve
         st1 = rstats(d1)
         assert st1["state"] == "closed" and st1["misses"] + st1["hits"] == st1["lookups"] > 0, st1
         print(st1)
+        # a domain lookup is kept locally but not shared
+        assert d1.query(["domain www.test.example"])[0]["status"] == "ok"
         wait_writes_landed(d1, rd)
     assert rd.keys("rasn:v1:*"), "nothing written through"
+    assert rd.keys("rasn:v1:" + b"Nwww.test.example".hex()) == []
+    assert rd.keys("rasn:v1:" + b"Nas15169.asn.cymru.com".hex()) != []
     # the negative answer is shared with its own TTL ([cache] negative_ttl, 300 s), the
     # positive ones with theirs (ttl, 21600 s): Redis's own count of what is left
     neg_ttl = int(rd.cli("PTTL", pkey(addr=bytes([1, 0, 0, 1]), plen=32)).stdout)
