@@ -57,8 +57,8 @@ struct batch {
 
 struct rasnd_redis_stats {
 	uint64_t lookups, hits, misses, skipped, errors, timeouts, garbage, version_mismatch;
-	uint64_t rounds, round_keys, writes, write_errors, writes_dropped, connects, auth_failures;
-	double latency_s_sum, latency_s_max;
+	uint64_t rounds, round_keys, rounds_answered, writes, write_errors, writes_dropped, connects, auth_failures;
+	double round_s_sum, round_s_max; /* rounds that answered */
 };
 
 struct rasnd_redis {
@@ -348,9 +348,10 @@ static void on_mget(redisAsyncContext *ac, void *reply, void *privdata)
 		return;
 	}
 	double lat = (mono_ms() - b->sent_ms) / 1000.0;
-	r->st.latency_s_sum += lat;
-	if (lat > r->st.latency_s_max)
-		r->st.latency_s_max = lat;
+	r->st.rounds_answered++;
+	r->st.round_s_sum += lat;
+	if (lat > r->st.round_s_max)
+		r->st.round_s_max = lat;
 	rasn_breaker_success(&r->br, b->ticket, br_now());
 	note_state(r);
 	uint64_t now = unix_ms();
@@ -744,15 +745,15 @@ void rasnd_redis_stats_json(struct rasnd_redis *r, struct rasn_buf *b)
 	const struct rasnd_redis_stats *st = &r->st;
 	rasn_buf_printf(b, ",\"redis\":{\"state\":\"%s\",\"connected\":%d,\"lookups\":%llu,\"hits\":%llu,"
 			"\"misses\":%llu,\"skipped\":%llu,\"errors\":%llu,\"timeouts\":%llu,\"garbage\":%llu,"
-			"\"version_mismatch\":%llu,\"rounds\":%llu,\"round_keys\":%llu,\"latency_seconds_sum\":%.6f,"
-			"\"latency_seconds_max\":%.6f,\"writes\":%llu,\"write_errors\":%llu,\"writes_dropped\":%llu,"
+			"\"version_mismatch\":%llu,\"rounds\":%llu,\"round_keys\":%llu,\"rounds_answered\":%llu,"
+			"\"round_seconds\":%.6f,\"round_seconds_max\":%.6f,\"writes\":%llu,\"write_errors\":%llu,\"writes_dropped\":%llu,"
 			"\"connects\":%llu,\"auth_failures\":%llu,\"opened\":%llu}",
 			rasn_breaker_state_name(s), r->connected, (unsigned long long)st->lookups,
 			(unsigned long long)st->hits, (unsigned long long)st->misses, (unsigned long long)st->skipped,
 			(unsigned long long)st->errors, (unsigned long long)st->timeouts,
 			(unsigned long long)st->garbage, (unsigned long long)st->version_mismatch,
-			(unsigned long long)st->rounds, (unsigned long long)st->round_keys, st->latency_s_sum,
-			st->latency_s_max, (unsigned long long)st->writes, (unsigned long long)st->write_errors,
+			(unsigned long long)st->rounds, (unsigned long long)st->round_keys,
+			(unsigned long long)st->rounds_answered, st->round_s_sum, st->round_s_max, (unsigned long long)st->writes, (unsigned long long)st->write_errors,
 			(unsigned long long)st->writes_dropped, (unsigned long long)st->connects,
 			(unsigned long long)st->auth_failures, (unsigned long long)bs.opened);
 }

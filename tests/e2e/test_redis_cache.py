@@ -123,6 +123,7 @@ def test_second_daemon_answers_from_redis_with_no_upstream_calls(tmp_path, serve
         assert r["hits"] == len(asked) and r["misses"] == 0 and r["garbage"] == 0, r
         # one pipelined round trip for the burst (the lines came in one write)
         assert 1 <= r["rounds"] <= 2 and rd.calls("mget") - mgets0 == r["rounds"], r
+        assert r["rounds_answered"] == r["rounds"] and r["round_seconds"] > 0, r
         assert st["upstreams"]["cymru"]["calls"] == 0 and st["upstreams"]["ripestat"]["calls"] == 0, st["upstreams"]
         assert sum(s["sent"] for s in st["dns"]["servers"]) == 0
         # asked again: memory answers now (the Redis hit was stored locally), Redis is not asked
