@@ -65,6 +65,7 @@ struct rasnd_redis {
 	struct rasnd *d;
 	char host[256];           /* numeric address, or the socket path */
 	unsigned port;            /* 0: Unix socket */
+	char name[272];           /* for the log: as configured */
 	char *password;           /* NULL: no AUTH */
 	char prefix[PREFIX_MAX + 1];
 	double timeout_ms;
@@ -93,7 +94,7 @@ static uint64_t unix_ms(void) { return (uint64_t)(rasnd_now_unix() * 1000.0); }
 
 static const char *where(const struct rasnd_redis *r)
 {
-	return r->host;
+	return r->name;
 }
 
 /* Say so when the circuit changes: once per change, not once per failure. */
@@ -692,6 +693,7 @@ int rasnd_redis_new(struct rasnd *d, struct rasnd_redis **out, char *err, size_t
 		snprintf(err, errlen, "[cache] redis = %s: %s", c->cache_redis, why);
 		goto done;
 	}
+	snprintf(r->name, sizeof(r->name), "%s", c->cache_redis);
 	snprintf(r->prefix, sizeof(r->prefix), "%s", c->cache_redis_prefix ? c->cache_redis_prefix : "");
 	r->timeout_ms = c->cache_redis_timeout * 1000.0;
 	if (c->cache_redis_password_file && c->cache_redis_password_file[0] &&
@@ -707,7 +709,7 @@ int rasnd_redis_new(struct rasnd *d, struct rasnd_redis **out, char *err, size_t
 		snprintf(err, errlen, "redis: out of memory");
 		goto done;
 	}
-	log_info("redis: shared cache level at %s, keys %s" SCHEMA "..., timeout %.3f s%s", r->host, r->prefix,
+	log_info("redis: shared cache level at %s, keys %s" SCHEMA "..., timeout %.3f s%s", where(r), r->prefix,
 		 c->cache_redis_timeout, r->password ? ", with AUTH" : "");
 	*out = r;
 	r = NULL;
