@@ -141,6 +141,21 @@ def test_second_daemon_answers_from_redis_with_no_upstream_calls(tmp_path, serve
     assert ripe_asked(ngx) == ripe0           # nginx's own log: not one request from d2
 
 
+def test_over_tcp(tmp_path, servers):
+    """The same sharing with Redis on a loopback TCP port (HOST:PORT) instead of a socket."""
+    k, ngx, _ = servers
+    with redis.Redis(tmp_path / "redis-tcp", tcp=True) as rd:
+        c = conf(k, ngx, rd).replace(f"redis = {rd.sock}", f"redis = 127.0.0.1:{rd.port}")
+        with harness.Rasnd(tmp_path / "d1", config_text=c) as d1:
+            assert d1.query(["8.8.8.8", "AS15169"])[0]["source"] == "cymru"
+            wait_writes_landed(d1, rd)
+        q0 = knot_queries(k)
+        with harness.Rasnd(tmp_path / "d2", config_text=c) as d2:
+            assert [r["source"] for r in d2.query(["8.8.8.8", "AS15169"])] == ["cache", "cache"]
+            assert rstats(d2)["hits"] == 2
+        assert knot_queries(k) == q0
+
+
 def test_breaker_opens_when_redis_stops_and_closes_when_it_is_back(tmp_path, servers):
     k, ngx, rd = servers
     extra = "[breaker]\nopen_ms = 300\n"

@@ -11,18 +11,25 @@ import time
 
 
 class Redis:
-    def __init__(self, tmpdir, password=None):
+    def __init__(self, tmpdir, password=None, tcp=False):
+        """tcp: listen on a free loopback port too (self.port), besides the Unix socket."""
         self.dir = pathlib.Path(tmpdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         # a short path: sun_path holds 108 bytes, pytest's tmp_path can be longer
         self._sockdir = tempfile.mkdtemp(prefix="redis-", dir="/tmp")
         self.sock = os.path.join(self._sockdir, "redis.sock")
         self.password = password
+        self.port = None
+        if tcp:
+            import sys
+            sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+            import ports
+            self.port = ports.free_ports(1)[0]
         self.proc = None
         self.log_path = self.dir / "redis.log"
 
     def argv(self):
-        a = ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
+        a = ["redis-server", "--port", str(self.port or 0), "--bind", "127.0.0.1", "--unixsocket", self.sock, "--unixsocketperm", "700",
              "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(self.dir)]
         if self.password:
             a += ["--requirepass", self.password]
