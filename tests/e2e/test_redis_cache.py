@@ -5,6 +5,7 @@ TLS), the second answers from Redis: proven by knotd's own query counts (mod-sta
 access log, Redis's own command counts (INFO commandstats) and `stats`. Then failures: Redis
 stopped and back (the level's breaker), values planted with redis-cli (garbage, another
 version), a password required, a client gone while its Redis lookup is pending."""
+import itertools
 import json
 import shutil
 import struct
@@ -69,6 +70,29 @@ def value(key_hex, payload, version=1, flags=0, expires_ms=None):
     exp = expires_ms or int(time.time() * 1000) + 3600_000
     b = b"rc" + bytes([version, 1, flags, 0]) + struct.pack(">HIQ", len(key), len(payload), exp) + key + payload
     return b + struct.pack(">I", zlib.crc32(b))
+
+
+def fresh(net):
+    """Addresses of net (two octets) that no zone announces, asked of Cymru alone: each one a
+    miss in memory and on disk (a negative answer is kept for the address only), so each one
+    asks Redis when its circuit lets it."""
+    for i in itertools.count():
+        yield f"{net}.{i // 250 % 256}.{i % 250 + 1} @cymru"
+
+
+def lookup_while_open(d, addrs):
+    """One lookup made while the Redis circuit stays open from before it to after it: the state
+    is "open" on both sides and no new opening came between (a half-open probe that failed
+    would have counted one). Tries fresh addresses until such a window is seen, so that a slow
+    machine, where open_ms may run out between two requests, only makes it try again.
+    Returns (reply, rstats before, rstats after)."""
+    for addr in addrs:
+        before = rstats(d)
+        r = d.query([addr])[0]
+        after = rstats(d)
+        if before["state"] == after["state"] == "open" and after["opened"] == before["opened"]:
+            return r, before, after
+    raise AssertionError("the circuit was never open across one lookup")
 
 
 def wait_writes_landed(d, rd, since=0):
@@ -158,7 +182,7 @@ def test_over_tcp(tmp_path, servers):
 
 def test_breaker_opens_when_redis_stops_and_closes_when_it_is_back(tmp_path, servers):
     k, ngx, rd = servers
-    extra = "[breaker]\nopen_ms = 300\n"
+    extra = "[breaker]\nopen_ms = 1000\n"
     with harness.Rasnd(tmp_path / "d", config_text=conf(k, ngx, rd, extra=extra)) as d:
         assert d.query(["215.0.1.1"])[0]["source"] == "cymru"
         harness.wait_for(lambda: rstats(d)["connected"] == 1, 30, "the connection to Redis")
@@ -169,30 +193,24 @@ def test_breaker_opens_when_redis_stops_and_closes_when_it_is_back(tmp_path, ser
         st = rstats(d)
         assert st["state"] in ("open", "half-open") and st["opened"] >= 1 and st["errors"] >= 1, st
         # lookups go on without waiting for Redis: answered, nothing sent to it while open
-        n = 3
-        while rstats(d)["state"] != "open":   # half-open after 300 ms: a probe would be sent
-            r = d.query([f"215.0.{n}.1"])[0]
-            n += 1
-        rounds, skipped = st["rounds"], rstats(d)["skipped"]
-        r = d.query([f"215.0.{n}.1"])[0]
-        n += 1
-        st = rstats(d)
-        assert r["source"] == "cymru" and st["rounds"] == rounds and st["skipped"] >= skipped, (r, st)
+        addrs = fresh("100.66")
+        r, before, after = lookup_while_open(d, itertools.islice(addrs, 10000))
+        assert (r["status"], r["source"]) == ("not_found", "cymru") and after["rounds"] == before["rounds"], \
+            (r, before, after)
+        assert after["skipped"] == before["skipped"] + 1 and after["errors"] == before["errors"], (before, after)
         assert "failing" in d.stderr_text()
         # Redis back on the same socket: a probe after open_ms finds it and the circuit closes
         rd.start()
         w0 = rstats(d)["writes"]
 
         def closed():
-            nonlocal n
-            d.query([f"215.0.{n}.1"])
-            n += 1
+            d.query([next(addrs)])
             return rstats(d)["state"] == "closed"
         harness.wait_for(closed, 30, "the Redis circuit to close")
         st = rstats(d)
         assert st["connects"] >= 2 and st["opened"] >= 1, st
         assert "answers again" in d.stderr_text()
-        d.query([f"215.0.{n}.1"])             # written through again once closed
+        d.query([next(addrs)])                # written through again once closed
         wait_writes_landed(d, rd, since=w0)
 
 
@@ -202,7 +220,7 @@ def test_a_slow_redis_costs_one_timeout_then_nothing_until_it_answers(tmp_path, 
     lookups made while it is open send nothing to Redis; once Redis answers again a probe
     closes it."""
     k, ngx, rd = servers
-    extra = "[breaker]\nopen_ms = 300\n"
+    extra = "[breaker]\nopen_ms = 1000\n"
     with harness.Rasnd(tmp_path / "d", config_text=conf(k, ngx, rd, extra=extra,
                                                         redis_extra="redis_timeout = 0.5\n")) as d:
         assert d.query(["215.0.1.1"])[0]["source"] == "cymru"
@@ -215,19 +233,14 @@ def test_a_slow_redis_costs_one_timeout_then_nothing_until_it_answers(tmp_path, 
         assert st["timeouts"] >= before["timeouts"] + 1 and st["opened"] >= before["opened"] + 1, st
         assert st["skipped"] >= before["skipped"] + 3, st
         # open: nothing more is sent to the paused Redis
-        n = 5
-        while rstats(d)["state"] != "open":
-            d.query([f"215.0.{n}.1"])
-            n += 1
-        rounds = rstats(d)["rounds"]
-        r = d.query([f"215.0.{n}.1"])[0]
-        n += 1
-        assert r["source"] == "cymru" and rstats(d)["rounds"] == rounds, r
+        addrs = fresh("100.67")
+        r, before, after = lookup_while_open(d, itertools.islice(addrs, 10000))
+        assert (r["status"], r["source"]) == ("not_found", "cymru") and after["rounds"] == before["rounds"], \
+            (r, before, after)
+        assert after["skipped"] == before["skipped"] + 1, (before, after)
 
         def closed():
-            nonlocal n
-            d.query([f"215.0.{n}.1"])
-            n += 1
+            d.query([next(addrs)])
             return rstats(d)["state"] == "closed"
         harness.wait_for(closed, 60, "the Redis circuit to close after the pause")
         assert rstats(d)["connects"] >= 2              # the slow connection was dropped
