@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 
 #include <event2/event.h>
@@ -646,6 +647,9 @@ static int read_password(const char *path, char **out, char *err, size_t errlen)
 		snprintf(err, errlen, "[cache] redis_password_file %s: %s", path, strerror(errno));
 		return -1;
 	}
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & S_IROTH))
+		log_warn("redis: [cache] redis_password_file %s is readable by every user", path);
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	int e = errno;
 	close(fd);
