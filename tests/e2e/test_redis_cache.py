@@ -280,6 +280,8 @@ def test_password_right_and_wrong(tmp_path, servers):
             assert d1.query(["8.8.8.8"])[0]["source"] == "cymru"
             wait_writes_landed(d1, rd)
             assert rstats(d1)["auth_failures"] == 0
+            assert ("readable by every user" in d1.stderr_text()) == bool(good.stat().st_mode & 0o004)
+        good.chmod(0o600)
         with harness.Rasnd(tmp_path / "d2", config_text=conf(k, ngx, rd, redis_extra=f"redis_password_file = {good}\n")) as d2:
             assert d2.query(["8.8.8.8"])[0]["source"] == "cache"
             assert rstats(d2)["hits"] == 1
