@@ -305,17 +305,22 @@ def test_client_gone_while_its_redis_lookup_is_pending(tmp_path, servers):
         assert d.query(["8.8.8.8"])[0]["source"] == "cymru"      # connected, 8.8.8.0/24 in Redis
         wait_writes_landed(d, rd)
         rd.cli("CLIENT", "PAUSE", "1500")
-        rounds = rstats(d)["rounds"]
+        before = rstats(d)
         import socket
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(d.sock)
-        s.sendall(b"9.9.9.9\n215.0.7.1\n2001:4860::1\n")
-        harness.wait_for(lambda: rstats(d)["rounds"] > rounds, 30, "the MGET to be sent")
+        # Cymru's addresses (both families) and AS names, RIPEstat's addresses: each source's
+        # Redis lookup is pending when the client goes
+        s.sendall(b"9.9.9.9\n215.0.7.1\n2001:4860::1\nAS721 @cymru\n1.0.4.1 @ripestat\n")
+        harness.wait_for(lambda: rstats(d)["lookups"] >= before["lookups"] + 5 and rstats(d)["rounds"] > before["rounds"],
+                         30, "the MGET to be sent")
         s.close()
         # Redis answers after the pause; the lookups end (upstream), the daemon serves on
-        harness.wait_for(lambda: rstats(d)["misses"] >= 3, 30, "Redis's answer to the paused MGET")
-        harness.wait_for(lambda: stats(d)["upstreams"]["cymru"]["waiters"] == 0, 30, "the upstream calls to end")
-        assert d.query(["9.9.9.9"])[0]["source"] == "cache"
+        harness.wait_for(lambda: rstats(d)["misses"] >= before["misses"] + 5, 30, "Redis's answer to the paused MGET")
+        harness.wait_for(lambda: stats(d)["upstreams"]["cymru"]["waiters"] == 0 and
+                         stats(d)["upstreams"]["ripestat"]["waiters"] == 0, 30, "the upstream calls to end")
+        r = d.query(["9.9.9.9", "AS721 @cymru", "1.0.4.1 @ripestat"])
+        assert [x.get("source") for x in r] == ["cache"] * 3, r
 
 
 def test_flood_of_redis_lookups_from_a_client_that_does_not_read(tmp_path, servers):
