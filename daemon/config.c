@@ -14,8 +14,9 @@
 #include "log.h"
 #include "rasnd.h"
 #include "dnsserver.h"
+#include "rediscache.h"
 
-enum ktype { K_BOOL, K_STR, K_OPTSTR, K_LOOPBACK, K_SIZE, K_MODE, K_SECONDS, K_DATASET, K_FORMAT, K_IO, K_LEVEL, K_ORDER, K_HTTPS, K_DSURL, K_ZONE, K_DNSLISTEN, K_CIDRS, K_NAMES };
+enum ktype { K_BOOL, K_STR, K_OPTSTR, K_LOOPBACK, K_SIZE, K_MODE, K_SECONDS, K_DATASET, K_FORMAT, K_IO, K_LEVEL, K_ORDER, K_HTTPS, K_DSURL, K_ZONE, K_DNSLISTEN, K_CIDRS, K_NAMES, K_REDIS };
 
 struct key {
 	const char *section, *name;
@@ -65,6 +66,10 @@ static const struct key keys[] = {
 	{ "cache", "negative_ttl", K_SIZE, OFF(cache_negative_ttl_s), "300", 0, 86400 },
 	{ "cache", "dns_ttl_floor", K_SIZE, OFF(cache_dns_ttl_floor_s), "30", 0, 86400 },
 	{ "cache", "dns_ttl_cap", K_SIZE, OFF(cache_dns_ttl_cap_s), "86400", 1, 7 * 86400 },
+	{ "cache", "redis", K_REDIS, OFF(cache_redis), "", 0, 0 },
+	{ "cache", "redis_password_file", K_OPTSTR, OFF(cache_redis_password_file), "", 0, 0 },
+	{ "cache", "redis_prefix", K_REDIS, OFF(cache_redis_prefix), "rasn:", 0, 0 },
+	{ "cache", "redis_timeout", K_REDIS, OFF(cache_redis_timeout), "0.25", 0, 0 },
 	{ "cymru", "origin_zone", K_ZONE, OFF(cymru_origin_zone), "origin.asn.cymru.com", 0, 0 },
 	{ "cymru", "origin6_zone", K_ZONE, OFF(cymru_origin6_zone), "origin6.asn.cymru.com", 0, 0 },
 	{ "cymru", "as_zone", K_ZONE, OFF(cymru_as_zone), "asn.cymru.com", 0, 0 },
@@ -254,6 +259,29 @@ static const char *set_key(struct rasnd_config *c, const struct key *k, const ch
 			c->dnss_ns_more = 1;
 		return rasnd_config_set_string((char **)p_of(c, k), v) ? "out of memory" : NULL;
 	}
+	case K_REDIS: /* daemon/rediscache.c: [cache] redis, redis_prefix, redis_timeout */
+		if (!strcmp(k->name, "redis_timeout")) {
+			errno = 0;
+			double t = strtod(v, &end);
+			if (!*v || *end || errno || !(t > 0 && t <= 60))
+				return "not a number of seconds above 0 and at most 60 (e.g. 0.25)";
+			*(double *)p = t;
+			return NULL;
+		}
+		if (!strcmp(k->name, "redis_prefix")) {
+			if (strlen(v) > 64)
+				return "longer than 64 bytes";
+			for (const char *q = v; *q; q++)
+				if (*q <= ' ' || *q == 0x7f)
+					return "spaces and control characters are not allowed";
+		} else if (*v) {
+			char host[256];
+			unsigned port;
+			const char *why;
+			if (rasnd_redis_parse_addr(v, host, sizeof(host), &port, &why) < 0)
+				return why;
+		}
+		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
 	case K_HTTPS:
 		if (strncasecmp(v, "https://", 8) != 0 || !v[8] || v[8] == '/')
 			return "not an https:// URL (TLS is not optional)";
@@ -406,6 +434,9 @@ void rasnd_config_free(struct rasnd_config *c)
 	free(c->dnss_ns);
 	free(c->dnss_soa_mname);
 	free(c->dnss_soa_rname);
+	free(c->cache_redis);
+	free(c->cache_redis_password_file);
+	free(c->cache_redis_prefix);
 	free(c->http_ca_file);
 	free(c->ripe_base_url);
 	free(c->ripe_sourceapp);

@@ -51,6 +51,9 @@ struct rasnd_config {
 	/* [cache] */
 	int cache_enabled, cache_disk;
 	size_t cache_entries, cache_ttl_s, cache_negative_ttl_s, cache_dns_ttl_floor_s, cache_dns_ttl_cap_s;
+	char *cache_redis;           /* HOST:PORT or a socket path; "": no shared level */
+	char *cache_redis_password_file, *cache_redis_prefix;
+	double cache_redis_timeout;  /* seconds */
 	/* [cymru] */
 	char *cymru_origin_zone, *cymru_origin6_zone, *cymru_as_zone;
 	/* [batch], [retry], [breaker]: the upstream call path (daemon/upstream.c) */

@@ -22,6 +22,7 @@
 #include "srcripe.h"
 #include "cache.h"
 #include "dnsserver.h"
+#include "rediscache.h"
 
 #include <sys/random.h>
 
@@ -112,6 +113,9 @@ static void cache_open(struct rasnd *d)
 		.now_ms = (uint64_t)(rasnd_now_unix() * 1000.0),
 		.hash_seed = seed,
 		.log = cache_log,
+		/* write-through to the shared level: d->redis is set on the loop's thread later */
+		.on_store = d->cfg.cache_redis && d->cfg.cache_redis[0] ? rasnd_redis_on_store : NULL,
+		.store_ud = d,
 		.log_ud = d,
 	};
 	if (d->cfg.cache_disk && mkdir(d->cfg.state_dir, 0750) < 0 && errno != EEXIST)
@@ -321,6 +325,10 @@ int main(int argc, char **argv)
 			log_warn("%s: domain lookups will answer an error", err);
 	}
 	cache_arm(&d);
+	if (rasnd_redis_new(&d, &d.redis, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	if (rasnd_cymru_init(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
@@ -371,6 +379,8 @@ out:
 	rasnd_server_close(&d);
 	rasnd_dnsserver_free(&d);
 	rasnd_metrics_stop(&d);
+	rasnd_redis_free(d.redis); /* its pending lookups go on to the live upstreams */
+	d.redis = NULL;
 	rasnd_refresh_free(&d);
 	rasnd_ripe_free(&d);
 	rasnd_dns_free(d.dns); /* its queries end (ARES_EDESTRUCTION) into the live upstream */

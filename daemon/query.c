@@ -638,7 +638,9 @@ static void domain_remember(struct domain_job *j)
 		c->a[i].v = j->addrs[i].v;
 		c->a[i].ttl = j->ttls[i];
 	}
-	struct rasn_cache_val v = { c, sizeof(*c), (j->n ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT };
+	/* not for the shared level (daemon/rediscache.h): resolvers already share DNS answers */
+	struct rasn_cache_val v = { c, sizeof(*c),
+				    (j->n ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT | RASN_CACHE_NO_HOOK };
 	rasn_cache_put_name(j->d->cache, j->name, strlen(j->name), &v, wall_ms(), ttl * 1000);
 	free(c);
 }

@@ -13,6 +13,7 @@
 struct evhttp;
 struct rasnd_dns;
 struct rasn_cache;
+struct rasnd_redis;
 struct rasnd_http;
 struct rasnd_upstream;
 struct rasnd_refresh;
@@ -137,6 +138,7 @@ struct rasnd {
 	struct evhttp *http;          /* [metrics] listen; NULL when off */
 	struct rasnd_dns *dns;        /* NULL when no resolver could be set up */
 	struct rasn_cache *cache;     /* upstream answers; NULL when [cache] enabled = no */
+	struct rasnd_redis *redis;    /* the shared level ([cache] redis); NULL when off */
 	struct rasnd_http *httpc;     /* HTTPS client: RIPEstat, dataset refresh */
 	struct rasnd_upstream *up_cymru; /* Team Cymru's origin and AS queries; NULL without DNS */
 	struct rasnd_upstream *up_ripe;

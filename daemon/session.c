@@ -340,7 +340,11 @@ void rasnd_slot_complete(struct rasnd_slot *slot)
 			if (!s->head)
 				s->tail = NULL;
 			slot_free(h);
+			/* the last reference frees s: nothing is left to look at then */
+			int last = s->refs == 1;
 			session_unref(s);
+			if (last)
+				return;
 		}
 		return;
 	}

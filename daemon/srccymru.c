@@ -30,6 +30,7 @@
 #include "dns.h"
 #include "log.h"
 #include "rasnd.h"
+#include "rediscache.h"
 #include "reply.h"
 #include "srccymru.h"
 #include "upcache.h"
@@ -655,6 +656,27 @@ static void submit_origin(struct job *j, char kind)
 	rasnd_upstream_submit(j->d->up_cymru, key, (size_t)kl, on_origin, j);
 }
 
+static void ip_upstream(struct job *j)
+{
+	if (!j->d->dns || !j->d->up_cymru) {
+		finish(j, "cymru: no DNS resolver");
+		return;
+	}
+	submit_origin(j, 'o');
+}
+
+/* The shared level's answer: when found, the entry is in the local levels now. */
+static void on_shared_ip(void *ud, int found)
+{
+	struct job *j = ud;
+	if (found && recall(j) >= 0) {
+		j->from_cache = 1;
+		finish(j, NULL);
+		return;
+	}
+	ip_upstream(j);
+}
+
 void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int mode, int next)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -675,11 +697,10 @@ void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_
 		finish(j, NULL);
 		return;
 	}
-	if (!d->dns || !d->up_cymru) {
-		finish(j, "cymru: no DNS resolver");
+	/* the shared level next (daemon/rediscache.h), when there is one */
+	if (rasnd_redis_get_addr(d->redis, &j->addr, on_shared_ip, j) == 0)
 		return;
-	}
-	submit_origin(j, 'o');
+	ip_upstream(j);
 }
 
 /* ---- AS numbers: one TXT query under the AS zone ---- */
@@ -761,6 +782,30 @@ static void on_as_only(void *wud, const struct rasnd_up_result *r)
 	as_finish(j, 1, NULL);
 }
 
+static void as_upstream(struct as_job *j)
+{
+	if (!j->d->dns || !j->d->up_cymru) {
+		as_finish(j, 0, "cymru: no DNS resolver");
+		return;
+	}
+	unsigned char key[KEY_MAX];
+	int kl = key_asn('a', j->asn, key);
+	rasnd_upstream_submit(j->d->up_cymru, key, (size_t)kl, on_as_only, j);
+}
+
+static void on_shared_as(void *ud, int found)
+{
+	struct as_job *j = ud;
+	int known = found ? as_cache_get(j->d, j->qname, j->asn, &j->as) : -1;
+	if (known >= 0) {
+		j->d->stats.cache_hits++;
+		j->from_cache = 1;
+		as_finish(j, known, NULL);
+		return;
+	}
+	as_upstream(j);
+}
+
 void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int mode, int next)
 {
 	struct as_job *j = calloc(1, sizeof(*j));
@@ -785,13 +830,9 @@ void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int 
 		as_finish(j, known, NULL);
 		return;
 	}
-	if (!d->dns || !d->up_cymru) {
-		as_finish(j, 0, "cymru: no DNS resolver");
+	if (rasnd_redis_get_name(d->redis, j->qname, strlen(j->qname), on_shared_as, j) == 0)
 		return;
-	}
-	unsigned char key[KEY_MAX];
-	int kl = key_asn('a', asn, key);
-	rasnd_upstream_submit(d->up_cymru, key, (size_t)kl, on_as_only, j);
+	as_upstream(j);
 }
 
 /* ---- "order = auto": is Cymru's zone reachable through the resolvers? ---- */

@@ -24,6 +24,7 @@
 #include "reply.h"
 #include "ripestat.h"
 #include "srcripe.h"
+#include "rediscache.h"
 #include "upcache.h"
 #include "upstream.h"
 
@@ -589,6 +590,18 @@ static void on_job_name(void *wud, const struct rasnd_up_result *r)
 	ip_finish(j, NULL);
 }
 
+/* The shared level's answer: when found, the entry is in the local levels now. */
+static void on_shared_ip(void *ud, int found)
+{
+	struct ipjob *j = ud;
+	if (found && ip_recall(j) >= 0) {
+		j->from_cache = 1;
+		ip_finish(j, NULL);
+		return;
+	}
+	submit_net(j, 0);
+}
+
 void rasnd_ripe_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int next)
 {
 	struct ipjob *j = calloc(1, sizeof(*j));
@@ -606,6 +619,9 @@ void rasnd_ripe_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_a
 		ip_finish(j, NULL);
 		return;
 	}
+	/* the shared level next (daemon/rediscache.h), when there is one */
+	if (rasnd_redis_get_addr(d->redis, &j->addr, on_shared_ip, j) == 0)
+		return;
 	submit_net(j, 0);
 }
 
@@ -662,6 +678,17 @@ static void on_as(void *wud, const struct rasnd_up_result *r)
 	as_finish(j, NULL);
 }
 
+static void on_shared_as(void *ud, int found)
+{
+	struct asjob *j = ud;
+	if (found && as_recall(j->d, j->asn, &j->as) == 0) {
+		j->from_cache = 1;
+		as_finish(j, NULL);
+		return;
+	}
+	submit_asn(j->d, 'a', j->asn, on_as, j, 0);
+}
+
 void rasnd_ripe_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int next)
 {
 	struct asjob *j = calloc(1, sizeof(*j));
@@ -679,6 +706,10 @@ void rasnd_ripe_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int n
 		as_finish(j, NULL);
 		return;
 	}
+	char cname[64];
+	as_cache_name(asn, cname, sizeof(cname));
+	if (rasnd_redis_get_name(d->redis, cname, strlen(cname), on_shared_as, j) == 0)
+		return;
 	submit_asn(d, 'a', asn, on_as, j, 0);
 }
 

@@ -10,6 +10,7 @@
 #include "rasnd.h"
 #include "dns.h"
 #include "cache.h"
+#include "rediscache.h"
 #include "upstream.h"
 #include "http.h"
 #include "log.h"
@@ -242,6 +243,8 @@ static void group_extras(struct rasnd *d, struct rasn_buf *b, const char *group)
 		rasn_buf_json_str(b, d->last_reload_error, strlen(d->last_reload_error));
 		rasn_buf_lit(b, ",\"refresh\":");
 		rasnd_refresh_stats_json(d, b);
+	} else if (same(group, "cache")) {
+		rasnd_redis_stats_json(d->redis, b);
 	} else if (same(group, "http") && d->httpc) {
 		rasn_buf_lit(b, ",\"origins\":");
 		rasnd_http_origins_json(d->httpc, b);
@@ -335,6 +338,29 @@ static const struct rasnd_prom_desc nested[] = {
 	{ "dns.sockets[].keepidle", RASND_PROM_GAUGE, "TCP_KEEPIDLE of an open resolver socket." },
 	{ "dns.sockets[].keepintvl", RASND_PROM_GAUGE, "TCP_KEEPINTVL of an open resolver socket." },
 	{ "dns.sockets[].keepcnt", RASND_PROM_GAUGE, "TCP_KEEPCNT of an open resolver socket." },
+	/* the shared level (daemon/rediscache.c), when [cache] redis is set */
+	{ "cache.redis.state", RASND_PROM_ENUM, "Circuit breaker state of the shared cache level (Redis).", "state",
+	  .values = breaker_states },
+	{ "cache.redis.connected", RASND_PROM_GAUGE, "1 while connected to Redis." },
+	{ "cache.redis.lookups", RASND_PROM_COUNTER, "Lookups that missed memory and disk and were for Redis." },
+	{ "cache.redis.hits", RASND_PROM_COUNTER, "Lookups Redis answered with a usable entry." },
+	{ "cache.redis.misses", RASND_PROM_COUNTER, "Lookups Redis answered with nothing usable." },
+	{ "cache.redis.skipped", RASND_PROM_COUNTER, "Lookups Redis did not answer: circuit open, error or timeout." },
+	{ "cache.redis.errors", RASND_PROM_COUNTER, "Redis round trips that failed (timeouts included)." },
+	{ "cache.redis.timeouts", RASND_PROM_COUNTER, "Redis round trips that took longer than redis_timeout." },
+	{ "cache.redis.garbage", RASND_PROM_COUNTER, "Values from Redis that did not decode (ignored)." },
+	{ "cache.redis.version_mismatch", RASND_PROM_COUNTER, "Values from Redis of another format version (ignored)." },
+	{ "cache.redis.rounds", RASND_PROM_COUNTER, "MGET round trips sent to Redis." },
+	{ "cache.redis.round_keys", RASND_PROM_COUNTER, "Keys asked in MGET round trips." },
+	{ "cache.redis.rounds_answered", RASND_PROM_COUNTER, "MGET round trips Redis answered." },
+	{ "cache.redis.round_seconds", RASND_PROM_COUNTER, "Seconds spent in MGET round trips Redis answered (over rounds_answered: the mean)." },
+	{ "cache.redis.round_seconds_max", RASND_PROM_GAUGE, "Longest MGET round trip Redis answered, in seconds." },
+	{ "cache.redis.writes", RASND_PROM_COUNTER, "Entries written through to Redis." },
+	{ "cache.redis.write_errors", RASND_PROM_COUNTER, "Writes to Redis that failed." },
+	{ "cache.redis.writes_dropped", RASND_PROM_COUNTER, "Writes not sent: circuit not closed or no connection." },
+	{ "cache.redis.connects", RASND_PROM_COUNTER, "Connections made to Redis." },
+	{ "cache.redis.auth_failures", RASND_PROM_COUNTER, "Times Redis refused the password." },
+	{ "cache.redis.opened", RASND_PROM_COUNTER, "Times the Redis circuit opened." },
 	{ "http.origins", RASND_PROM_LIST, NULL, NULL, { "origin" } },
 	{ "http.origins[].open", RASND_PROM_GAUGE, "HTTPS connections open to an origin." },
 	{ "http.origins[].idle", RASND_PROM_GAUGE, "Idle HTTPS connections to an origin." },

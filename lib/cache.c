@@ -35,6 +35,8 @@ struct rasn_cache {
 	uint64_t k0, k1;
 	rasn_cache_log_fn log;
 	void *log_ud;
+	rasn_cache_store_fn on_store;
+	void *store_ud;
 	/* L1 */
 	struct l1_entry **buckets;
 	size_t bmask;
@@ -530,6 +532,8 @@ int rasn_cache_new(const struct rasn_cache_opts *o, struct rasn_cache **out)
 	c->k1 = (o->hash_seed * 0x9e3779b97f4a7c15ull) ^ 0xfedcba9876543210ull;
 	c->log = o->log;
 	c->log_ud = o->log_ud;
+	c->on_store = o->on_store;
+	c->store_ud = o->store_ud;
 	if (c->name_floor > c->name_cap) {
 		rc = -EINVAL;
 		goto done;
@@ -635,13 +639,18 @@ int rasn_cache_put_prefix(struct rasn_cache *c, const struct rasn_prefix *p,
 	if (v->flags & RASN_CACHE_NEGATIVE && !(v->flags & RASN_CACHE_TTL_EXACT) && ttl_ms > c->neg_ttl)
 		ttl_ms = c->neg_ttl;
 	struct rasn_cache_val kept = *v;
-	kept.flags &= ~RASN_CACHE_TTL_EXACT;
+	int hook = !(v->flags & RASN_CACHE_NO_HOOK);
+	kept.flags &= ~(RASN_CACHE_TTL_EXACT | RASN_CACHE_NO_HOOK);
 	v = &kept;
 	if (ttl_ms > c->max_ttl)
 		ttl_ms = c->max_ttl;
 	if (ttl_ms == 0)
 		return 0;
 	expires = add_sat(now_ms, ttl_ms);
+	if (hook && c->on_store) {
+		rasn_cache_key_prefix(p->family, p->addr, p->len, key);
+		c->on_store(c->store_ud, key, sizeof(key), v, expires);
+	}
 	if (c->db) {
 		rc = c->api->put_prefix(c->db, p, v, expires);
 		if (rc < 0)
@@ -741,13 +750,16 @@ int rasn_cache_put_name(struct rasn_cache *c, const char *name, size_t len,
 			ttl_ms = c->neg_ttl;
 	}
 	struct rasn_cache_val kept = *v;
-	kept.flags &= ~RASN_CACHE_TTL_EXACT;
+	int hook = !(v->flags & RASN_CACHE_NO_HOOK);
+	kept.flags &= ~(RASN_CACHE_TTL_EXACT | RASN_CACHE_NO_HOOK);
 	v = &kept;
 	if (ttl_ms > c->max_ttl)
 		ttl_ms = c->max_ttl;
 	if (ttl_ms == 0)
 		return 0;
 	expires = add_sat(now_ms, ttl_ms);
+	if (hook && c->on_store)
+		c->on_store(c->store_ud, key, (size_t)klen, v, expires);
 	if (c->db) {
 		rc = c->api->put_name(c->db, (const char *)key + 1, (size_t)klen - 1, v, expires);
 		if (rc < 0)

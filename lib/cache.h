@@ -45,6 +45,9 @@
 #define RASN_CACHE_TTL_EXACT 0x2u  /* put: ttl_ms is final, the caller has bounded it (no name
 				    * floor or cap, no negative cap; max_ttl_ms still holds);
 				    * not stored */
+#define RASN_CACHE_NO_HOOK 0x4u    /* put: do not tell opts.on_store (the entry came from
+				    * where the hook would send it, or is not for it); not
+				    * stored */
 
 #define RASN_CACHE_NAME_MAX 255    /* name key bytes, after dropping a trailing dot */
 #define RASN_CACHE_VALUE_MAX (1u << 20) /* hard bound on opts.max_value */
@@ -55,6 +58,13 @@
 #define RASN_CACHE_LOG_INFO 6
 
 typedef void (*rasn_cache_log_fn)(void *ud, int level, const char *msg);
+
+/* Told of every entry stored (after the TTL bounds), with its key bytes (see "key encoding"
+ * below) and its value flags without the put-only ones: a write-through to a further level
+ * (daemon/rediscache.c). Called before the put returns; it must not call the cache. */
+struct rasn_cache_val;
+typedef void (*rasn_cache_store_fn)(void *ud, const uint8_t *key, size_t klen,
+				    const struct rasn_cache_val *v, uint64_t expires_ms);
 
 /* A value to store. */
 struct rasn_cache_val {
@@ -159,6 +169,8 @@ struct rasn_cache_opts {
 	uint64_t hash_seed;         /* keys L1's hash (take it from a random source) */
 	rasn_cache_log_fn log;      /* may be NULL */
 	void *log_ud;
+	rasn_cache_store_fn on_store; /* may be NULL */
+	void *store_ud;
 };
 
 struct rasn_cache_stats {

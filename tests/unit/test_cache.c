@@ -1,7 +1,8 @@
 /* Unit tests for lib/cache.c: key encoding and its sort order, L1 (LRU order, byte bound,
  * TTL with an injected clock, longest-prefix match over nested prefixes in both families,
  * negative entries, TTL clamps), and the engine's L2 logic against a scripted in-memory
- * backend: warming, the nested-prefix rules, error counting, and moving a bad store aside. */
+ * backend: warming, the nested-prefix rules, error counting, and moving a bad store aside;
+ * the store hook of a write-through level. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -981,6 +982,72 @@ static void test_sweep_both_levels(void **state)
 	rasn_cache_free(c);
 }
 
+/* The store hook (a write-through to a further level): told of every stored entry with its
+ * key bytes, the bounded expiry and the flags without the put-only ones; not told of entries
+ * put with RASN_CACHE_NO_HOOK, nor of those whose TTL bounds leave nothing to store. */
+struct stored {
+	unsigned n;
+	uint8_t key[RASN_CACHE_NAME_MAX + 1];
+	size_t klen;
+	unsigned flags;
+	uint64_t expires;
+};
+
+static void on_store(void *ud, const uint8_t *key, size_t klen, const struct rasn_cache_val *v,
+		     uint64_t expires_ms)
+{
+	struct stored *s = ud;
+	s->n++;
+	memcpy(s->key, key, klen);
+	s->klen = klen;
+	s->flags = v->flags;
+	s->expires = expires_ms;
+}
+
+static void test_store_hook(void **state)
+{
+	struct stored s = { 0 };
+	struct rasn_cache_opts o = { .negative_ttl_ms = 300, .name_ttl_floor_ms = 100, .name_ttl_cap_ms = 1000,
+				     .on_store = on_store, .store_ud = &s };
+	struct rasn_cache *c = new_cache(&o);
+	struct rasn_prefix p = P("8.8.8.0/24");
+	uint8_t want[RASN_CACHE_PKEY_LEN];
+	rasn_cache_key_prefix(p.family, p.addr, p.len, want);
+
+	struct rasn_cache_val v = { "x", 1, RASN_CACHE_NEGATIVE | 0x10 };
+	assert_int_equal(rasn_cache_put_prefix(c, &p, &v, 1000, 5000), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.klen, RASN_CACHE_PKEY_LEN);
+	assert_memory_equal(s.key, want, sizeof(want));
+	assert_int_equal(s.flags, RASN_CACHE_NEGATIVE | 0x10);
+	assert_true(s.expires == 1300);                       /* negative_ttl bound */
+
+	v.flags = RASN_CACHE_TTL_EXACT;
+	assert_int_equal(rasn_cache_put_prefix(c, &p, &v, 1000, 5000), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.flags, 0);                         /* put-only flags not passed on */
+	assert_true(s.expires == 6000);
+
+	v.flags = RASN_CACHE_NO_HOOK | RASN_CACHE_TTL_EXACT;  /* came from the hook's level */
+	assert_int_equal(rasn_cache_put_prefix(c, &p, &v, 1000, 7000), 0);
+	assert_int_equal(s.n, 2);
+	expect(c, "8.8.8.8", 7000, "x", "8.8.8.0/24", 1);     /* but stored here */
+
+	v.flags = 0;
+	assert_int_equal(rasn_cache_put_prefix(c, &p, &v, 1000, 0), 0);
+	assert_int_equal(s.n, 2);                             /* nothing stored, nothing told */
+
+	assert_int_equal(rasn_cache_put_name(c, "AS15169.Example.", 16, &v, 1000, 10), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.klen, 1 + 15);
+	assert_memory_equal(s.key, "Nas15169.example", 16);
+	assert_true(s.expires == 1100);                       /* the name floor */
+	v.flags = RASN_CACHE_NO_HOOK;
+	assert_int_equal(rasn_cache_put_name(c, "AS1.example", 11, &v, 1000, 10), 0);
+	assert_int_equal(s.n, 3);
+	rasn_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -998,6 +1065,7 @@ int main(void)
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_l1_evict_drops_covering),
 		cmocka_unit_test(test_l1_lpm_vs_reference),
+		cmocka_unit_test(test_store_hook),
 		cmocka_unit_test_setup_teardown(test_l2_warms_l1, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_l2_nested_rules, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_l2_evicted_nested, tmp_setup, tmp_teardown),
