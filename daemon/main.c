@@ -19,7 +19,9 @@
 #include "sysctl.h"
 #include "dns.h"
 #include "srccymru.h"
-#include "srcripe.h"
+#include "domain.h"
+#include "http.h"
+#include "runner.h"
 #include "cache.h"
 #include "dnsserver.h"
 #include "rediscache.h"
@@ -136,6 +138,33 @@ static void cache_arm(struct rasnd *d)
 		event_add(d->cache_sweep, &tv);
 }
 
+/* The daemon's HTTPS client, shared by RIPEstat and dataset refresh. */
+static int http_client_new(struct rasnd *d, char *err, size_t errlen)
+{
+	const struct rasnd_config *c = &d->cfg;
+	struct rasnd_http_opts o;
+	rasnd_http_opts_default(&o);
+	o.ca_file = c->http_ca_file;
+	o.idle_per_host = (unsigned)c->http_idle_per_host;
+	o.max_conns_per_host = (unsigned)c->http_max_conns_per_host;
+	o.idle_timeout_ms = (unsigned)c->http_idle_timeout_ms;
+	o.ping_interval_ms = (unsigned)c->http_ping_interval_ms;
+	o.ping_timeout_ms = (unsigned)c->http_ping_timeout_ms;
+	o.connect_timeout_ms = (unsigned)c->http_connect_timeout_ms;
+	o.request_timeout_ms = (unsigned)c->http_request_timeout_ms;
+	o.stream_window = (uint32_t)c->http_stream_window;
+	o.conn_window = (uint32_t)c->http_conn_window;
+	o.max_body = c->http_max_body;
+	o.max_queued = c->http_max_queued;
+	o.session_cache = (unsigned)c->http_session_cache;
+	o.http2 = c->http_http2;
+	o.reuse = c->http_reuse;
+	o.sock = (struct rasnd_tcp_opts){ c->tcp_nodelay, (int)c->tcp_sndbuf, (int)c->tcp_rcvbuf, c->tcp_keepalive,
+					  (int)c->tcp_keepalive_idle, (int)c->tcp_keepalive_interval,
+					  (int)c->tcp_keepalive_count };
+	return rasnd_http_new(d->base, &o, &d->httpc, err, errlen);
+}
+
 /* Start-up work that the first answer does not need, done on a second thread while the loop's
  * thread builds the table: loading the system CA store for the HTTPS client (~45 ms: OpenSSL
  * parses every certificate of the bundle) and opening RocksDB (~15 ms). Both only set up
@@ -145,14 +174,14 @@ struct prep {
 	struct rasnd *d;
 	pthread_t thread;
 	int started;
-	int ripe_rc;
-	char ripe_err[1024];
+	int http_rc;
+	char http_err[1024];
 };
 
 static void *prep_main(void *arg)
 {
 	struct prep *p = arg;
-	p->ripe_rc = rasnd_ripe_init(p->d, p->ripe_err, sizeof(p->ripe_err));
+	p->http_rc = http_client_new(p->d, p->http_err, sizeof(p->http_err));
 	cache_open(p->d);
 	return NULL;
 }
@@ -329,13 +358,15 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	if (rasnd_cymru_init(&d, err, sizeof(err)) < 0) {
+	/* domain lookups ride Cymru's resolvers, behind the same breakers */
+	if (rasnd_cymru_init(&d, err, sizeof(err)) < 0 || rasnd_domain_init(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
 	}
 	rasnd_cymru_probe(&d);
-	if (prep.ripe_rc < 0)
-		log_warn("%s: RIPEstat and dataset refresh are off", prep.ripe_err);
+	if (prep.http_rc < 0)
+		log_warn("%s: RIPEstat and dataset refresh are off", prep.http_err);
+	rasnd_sources_init(&d);
 	if (rasnd_refresh_init(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
@@ -382,9 +413,13 @@ out:
 	rasnd_redis_free(d.redis); /* its pending lookups go on to the live upstreams */
 	d.redis = NULL;
 	rasnd_refresh_free(&d);
-	rasnd_ripe_free(&d);
+	/* the HTTPS client first: its requests end (ESHUTDOWN) into the live upstreams */
+	rasnd_http_free(d.httpc);
+	d.httpc = NULL;
+	rasnd_sources_free(&d);
 	rasnd_dns_free(d.dns); /* its queries end (ARES_EDESTRUCTION) into the live upstream */
 	d.dns = NULL;
+	rasnd_domain_free(&d);
 	rasnd_cymru_free(&d);
 	if (d.cache_sweep)
 		event_free(d.cache_sweep);

@@ -7,18 +7,11 @@
 #include <time.h>
 
 #include "build_config.h"
-#include "log.h"
+#include "domain.h"
 #include "rasnd.h"
 #include "reply.h"
-#include "dns.h"
-#include "srccymru.h"
-#include "srcripe.h"
-#include "upstream.h"
-#include "cache.h"
-
-#include <arpa/inet.h>
-#include <arpa/nameser.h>
-#include <ares.h>
+#include "runner.h"
+#include "srctable.h"
 
 static const char help_text[] =
 	"rasnd " RASN_VERSION " answers one request per line, one JSON reply line each, in order.\n"
@@ -43,19 +36,44 @@ static int is_source(const struct rasn_request *r, const char *name)
 	return r->source && r->source_len == n && strncasecmp(r->source, name, n) == 0;
 }
 
-/* A "@NAME" suffix must name a source this daemon has. Returns 0 or writes the error reply. */
+/* What a request type asks of a source (struct rasnd_source's `asked`); 0: only the table. */
+static unsigned asked_of(enum rasn_qtype t)
+{
+	switch (t) {
+	case RASN_Q_IP:
+		return RASND_ANS_IP;
+	case RASN_Q_AS:
+		return RASND_ANS_AS;
+	case RASN_Q_PREFIXES:
+		return RASND_ANS_PREFIXES;
+	case RASN_Q_ORG:
+		return RASND_ANS_ORG;
+	default:
+		return 0;
+	}
+}
+
+/* A "@NAME" suffix must name a source this daemon has, asked what it answers. Returns its id
+ * (RASND_SRC_TABLE for none: the table answers everything), or 0 after an error reply. */
 static int check_source(struct rasnd_session *s, const struct rasn_request *r, const char *q, size_t qlen)
 {
-	if (!r->source || is_source(r, "table") ||
-	    (is_source(r, "cymru") && (r->type == RASN_Q_IP || r->type == RASN_Q_AS)) ||
-	    (is_source(r, "ripestat") && (r->type == RASN_Q_IP || r->type == RASN_Q_AS ||
-					  r->type == RASN_Q_PREFIXES || r->type == RASN_Q_ORG)))
-		return 0;
+	if (!r->source)
+		return RASND_SRC_TABLE;
+	int id = rasnd_source_find(r->source, r->source_len);
+	const struct rasnd_source *src = rasnd_source(id);
+	if (id == RASND_SRC_TABLE || (src && (src->asked & asked_of(r->type))))
+		return id;
+	char known[256];
+	size_t n = 0;
+	known[0] = '\0';
+	for (size_t i = 1; i <= rasnd_sources_n(); i++)
+		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i > 1 ? ", " : "", rasnd_source((int)i)->name);
+	char msg[320];
+	if (!src)
+		snprintf(msg, sizeof(msg), "unknown source (available: %s)", known);
 	rasn_reply_error(rasnd_session_outbuf(s), q, qlen, rasn_qtype_name(r->type),
-			 is_source(r, "cymru")      ? "@cymru answers addresses and AS numbers"
-			 : is_source(r, "ripestat") ? "@ripestat answers addresses, AS numbers, prefixes and org"
-						    : "unknown source (available: table, cymru, ripestat)");
-	return -1;
+			 src ? src->asked_error : msg);
+	return 0;
 }
 
 /* A reply slot for an asynchronous answer, or NULL after an error reply. */
@@ -67,20 +85,6 @@ static struct rasnd_slot *async_slot(struct rasnd_session *s, const char *q, siz
 	return slot;
 }
 
-/* The position after pos in [lookup] order, or -1 at its end. */
-static int order_next(const struct rasnd_config *c, int pos)
-{
-	return pos + 1 < c->order_n ? pos + 1 : -1;
-}
-
-/* Does the table answer at position pos by itself: the table there, not enriched by Cymru? */
-static int table_alone_at(const struct rasnd_config *c, int pos)
-{
-	int next = order_next(c, pos);
-	return pos < c->order_n && c->order_src[pos] == RASND_SRC_TABLE &&
-	       (next < 0 || c->order_src[next] != RASND_SRC_CYMRU);
-}
-
 /* Hand an address to the sources of the order from pos on, through a reply slot (answers
  * stay in order). */
 static void ask_order_ip(struct rasnd_session *s, const struct rasn_addr *a, const char *q, size_t qlen, int pos)
@@ -90,29 +94,24 @@ static void ask_order_ip(struct rasnd_session *s, const struct rasn_addr *a, con
 		rasnd_order_ip(s->d, slot, a, pos);
 }
 
+/* src: the id check_source gave; RASND_SRC_TABLE with r->source NULL means the order. */
 static void do_ip(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
-		  const char *q, size_t qlen)
+		  const char *q, size_t qlen, int src)
 {
 	const struct rasnd_config *c = &s->d->cfg;
-	if (is_source(r, "ripestat") || is_source(r, "cymru")) {
+	if (src != RASND_SRC_TABLE) {
 		struct rasnd_slot *slot = async_slot(s, q, qlen, "ip");
-		if (slot && is_source(r, "ripestat"))
-			rasnd_ripe_ip(s->d, slot, &r->addr, -1);
-		else if (slot)
-			rasnd_cymru_ip(s->d, slot, &r->addr, RASND_CYMRU_ONLY, -1);
+		if (slot)
+			rasnd_source_ip(s->d, slot, src, &r->addr);
 		return;
 	}
-	if (!r->source && !table_alone_at(c, 0)) {
+	if (!r->source && !rasnd_order_table_alone(c, 0)) {
 		ask_order_ip(s, &r->addr, q, qlen, 0);
 		return;
 	}
 	struct rasn_match m;
-	int found = rasn_table_lookup(s->d->table, &r->addr, &m);
-	if (found)
-		s->d->stats.table_hits++;
-	else
-		s->d->stats.table_misses++;
-	if (!found && !r->source && order_next(c, 0) >= 0) {
+	int found = rasnd_table_lookup(s->d, &r->addr, &m);
+	if (!found && !r->source && rasnd_order_next(c, 0) >= 0) {
 		ask_order_ip(s, &r->addr, q, qlen, 1);
 		return;
 	}
@@ -126,52 +125,21 @@ static void count_families(const struct rasn_prefix *p, long n, size_t *v4, size
 		(p[i].family == RASN_AF4 ? (*v4)++ : (*v6)++);
 }
 
-/* One table lookup, counted. */
-static int table_lookup(struct rasnd *d, const struct rasn_addr *a, struct rasn_match *m)
-{
-	int found = rasn_table_lookup(d->table, a, m);
-	if (found)
-		d->stats.table_hits++;
-	else
-		d->stats.table_misses++;
-	return found;
-}
-
-void rasnd_table_ip_reply(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a)
-{
-	struct rasn_match m;
-	int found = table_lookup(d, a, &m);
-	rasn_reply_ip(&slot->reply, slot->query, slot->qlen, a, found ? &m : NULL, source_table);
-}
-
-void rasnd_table_as_reply(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, const struct rasn_as_info *info)
-{
-	struct rasn_prefix *p = NULL;
-	long n = info ? rasn_table_as_prefixes(d->table, asn, &p) : 0;
-	size_t v4, v6;
-	count_families(p, n, &v4, &v6);
-	free(p);
-	rasn_reply_as(&slot->reply, slot->query, slot->qlen, asn, info, v4, v6, source_table);
-}
-
 static void do_as(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
-		  const char *q, size_t qlen, int prefixes)
+		  const char *q, size_t qlen, int prefixes, int src)
 {
 	const struct rasnd_config *c = &s->d->cfg;
-	int ripe = is_source(r, "ripestat"), cymru = !prefixes && is_source(r, "cymru");
 	int order = !prefixes && !r->source && (c->order_n > 1 || c->order_src[0] != RASND_SRC_TABLE);
-	if (ripe || cymru || order) {
+	if (src != RASND_SRC_TABLE || order) {
 		struct rasnd_slot *slot = async_slot(s, q, qlen, prefixes ? "prefixes" : "as");
 		if (!slot)
 			return;
-		if (ripe && prefixes)
-			rasnd_ripe_prefixes(s->d, slot, r->asn);
-		else if (ripe)
-			rasnd_ripe_as(s->d, slot, r->asn, -1);
-		else if (cymru)
-			rasnd_cymru_as(s->d, slot, r->asn, RASND_CYMRU_ONLY, -1);
-		else
+		if (prefixes)
+			rasnd_source(src)->prefixes(s->d, slot, r->asn);
+		else if (order)
 			rasnd_order_as(s->d, slot, r->asn, 0);
+		else
+			rasnd_source_as(s->d, slot, src, r->asn);
 		return;
 	}
 	struct rasn_as_info info;
@@ -199,12 +167,12 @@ static void do_as(struct rasnd_session *s, struct rasn_buf *b, const struct rasn
 }
 
 static void do_org(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
-		   const char *q, size_t qlen)
+		   const char *q, size_t qlen, int src)
 {
-	if (is_source(r, "ripestat")) {
+	if (src != RASND_SRC_TABLE) {
 		struct rasnd_slot *slot = async_slot(s, q, qlen, "org");
 		if (slot)
-			rasnd_ripe_org(s->d, slot, r->arg, r->arg_len);
+			rasnd_source(src)->org(s->d, slot, r->arg, r->arg_len);
 		return;
 	}
 	size_t cap = s->d->cfg.org_max_results;
@@ -236,477 +204,6 @@ static void do_stats(struct rasnd_session *s, struct rasn_buf *b, const struct r
 	rasn_reply_close(b, NULL);
 }
 
-/* ---- domain lookups --------------------------------------------------------------------
- * A and AAAA go out in parallel through the "dns" upstream (daemon/upstream.h): a key per
- * family and name, so lookups of one name in flight share its two calls; retried per [retry];
- * on the resolvers whose breaker (shared with Cymru's queries) lets them through. Each address
- * of the answer is then answered as an address lookup would be: the same sources in the same
- * [lookup] order (the table, Cymru, RIPEstat), through a reply slot of its own. */
-
-#define DOMAIN_MAX_ADDRS 64
-
-/* One family's answer, as a call hands it to every waiter (our own bytes). */
-struct family_answer {
-	int32_t status;           /* ARES_SUCCESS, ARES_ENODATA, ARES_ENOTFOUND */
-	uint32_t n;
-	struct {
-		int32_t family, ttl;
-		rasn_u128 v;
-	} a[DOMAIN_MAX_ADDRS];
-};
-
-static const char *dns_error(int status)
-{
-	switch (status) {
-	case ARES_ETIMEOUT:
-		return "dns: timeout (no answer from the resolvers)";
-	case ARES_ESERVFAIL:
-		return "dns: server failure (SERVFAIL)";
-	case ARES_EREFUSED:
-		return "dns: refused by the resolver";
-	case ARES_ECONNREFUSED:
-		return "dns: connection refused by the resolver";
-	case ARES_EDESTRUCTION:
-		return "dns: shutting down";
-	default:
-		return "dns: bad or unusable answer";
-	}
-}
-
-/* The addresses of an A or AAAA answer (CNAMEs followed by c-ares' parsers). Returns an
- * ARES_* status: SUCCESS, ENODATA (a CNAME and nothing of the type), or EBADRESP. */
-static int parse_family(const unsigned char *abuf, int alen, int family, struct family_answer *out)
-{
-	struct hostent *host = NULL;
-	int n = DOMAIN_MAX_ADDRS, rc;
-	out->n = 0;
-	if (family == RASN_AF4) {
-		struct ares_addrttl at[DOMAIN_MAX_ADDRS];
-		rc = ares_parse_a_reply(abuf, alen, &host, at, &n);
-		for (int i = 0; rc == ARES_SUCCESS && i < n && i < DOMAIN_MAX_ADDRS; i++) {
-			out->a[out->n].family = RASN_AF4;
-			out->a[out->n].v = ntohl(at[i].ipaddr.s_addr);
-			out->a[out->n++].ttl = at[i].ttl;
-		}
-	} else {
-		struct ares_addr6ttl at[DOMAIN_MAX_ADDRS];
-		rc = ares_parse_aaaa_reply(abuf, alen, &host, at, &n);
-		for (int i = 0; rc == ARES_SUCCESS && i < n && i < DOMAIN_MAX_ADDRS; i++) {
-			rasn_u128 v = 0;
-			for (int k = 0; k < 16; k++)
-				v = v << 8 | at[i].ip6addr._S6_un._S6_u8[k];
-			/* a mapped address is an IPv4 address (as everywhere else) */
-			int mapped = (v >> 32) == 0xffff;
-			out->a[out->n].family = mapped ? RASN_AF4 : RASN_AF6;
-			out->a[out->n].v = mapped ? (v & 0xffffffffu) : v;
-			out->a[out->n++].ttl = at[i].ttl;
-		}
-	}
-	if (host)
-		ares_free_hostent(host);
-	if (rc == ARES_SUCCESS && out->n == 0)
-		rc = ARES_ENODATA;
-	return rc == ARES_SUCCESS || rc == ARES_ENODATA ? rc : ARES_EBADRESP;
-}
-
-/* Key: 'A' or '6', then the name in lower case without a trailing dot (so that "WWW.x." and
- * "www.x" share a call). */
-#define DOMAIN_KEY_MAX (1 + RASN_DOMAIN_MAX)
-
-static size_t domain_key(int family, const char *name, unsigned char *key)
-{
-	size_t n = strlen(name);
-	if (n && name[n - 1] == '.')
-		n--;
-	if (n > RASN_DOMAIN_MAX)
-		n = RASN_DOMAIN_MAX;
-	key[0] = family == RASN_AF4 ? 'A' : '6';
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		key[1 + i] = (unsigned char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-	}
-	return 1 + n;
-}
-
-struct dns_fetch {
-	struct rasnd_up_call *call;
-	int family;
-};
-
-static void on_family_dns(void *ud, int status, const unsigned char *abuf, int alen)
-{
-	struct dns_fetch *f = ud;
-	struct family_answer *ans = calloc(1, sizeof(*ans));
-	if (!ans) {
-		rasnd_upstream_done(f->call, RASN_FINAL_OTHER, 0, NULL, 0, "dns: out of memory");
-		free(f);
-		return;
-	}
-	if (status == ARES_SUCCESS)
-		status = parse_family(abuf, alen, f->family, ans);
-	ans->status = status;
-	enum rasn_outcome o = rasnd_dns_outcome(status);
-	int answer = o == RASN_OK || o == RASN_FINAL_NXDOMAIN;
-	rasnd_upstream_done(f->call, o, 0, answer ? ans : NULL, answer ? sizeof(*ans) : 0,
-			    o == RASN_OK ? NULL : dns_error(status));
-	free(ans);
-	free(f);
-}
-
-/* The "dns" upstream's issue callback: one try of one family of one name on resolver ep. */
-static void domain_issue(void *ud, struct rasnd_up_call *call, const void *key, size_t keylen, unsigned ep)
-{
-	struct rasnd *d = ud;
-	const unsigned char *k = key;
-	char name[RASN_DOMAIN_MAX + 1];
-	struct dns_fetch *f = NULL;
-	if (keylen < 2 || keylen > DOMAIN_KEY_MAX || (k[0] != 'A' && k[0] != '6')) {
-		rasnd_upstream_done(call, RASN_FINAL_OTHER, 0, NULL, 0, "dns: bad key");
-		return;
-	}
-	memcpy(name, k + 1, keylen - 1);
-	name[keylen - 1] = '\0';
-	if (!(f = malloc(sizeof(*f)))) {
-		rasnd_upstream_done(call, RASN_FINAL_OTHER, 0, NULL, 0, "dns: out of memory");
-		return;
-	}
-	f->call = call;
-	f->family = k[0] == 'A' ? RASN_AF4 : RASN_AF6;
-	if (!d->dns || rasnd_dns_query_server(d->dns, ep, name, f->family == RASN_AF4 ? ns_t_a : ns_t_aaaa,
-					      on_family_dns, f) < 0) {
-		free(f);
-		rasnd_upstream_done(call, RASN_FINAL_OTHER, 0, NULL, 0, "dns: cannot send the query");
-	}
-}
-
-int rasnd_domain_init(struct rasnd *d, char *err, size_t errlen)
-{
-	d->up_dns = NULL;
-	if (!d->dns)
-		return 0;
-	const char *names[RASND_RESOLVER_MAX];
-	struct rasnd_upstream_cfg uc;
-	rasnd_resolver_upstream_cfg(d, "dns", names, &uc);
-	uc.batch.key_max = DOMAIN_KEY_MAX;
-	/* a person (or a script) waits for each domain: no batch delay; the keys taken in one
-	 * loop pass still go out together, and same-name lookups still share calls */
-	uc.batching = 0;
-	uc.share_endpoints = d->up_cymru; /* one breaker per resolver, fed by both */
-	static const struct rasnd_up_ops ops = { domain_issue };
-	return rasnd_upstream_new(d->base, &uc, &ops, d, &d->up_dns, err, errlen);
-}
-
-void rasnd_domain_free(struct rasnd *d)
-{
-	rasnd_upstream_free(d->up_dns);
-	d->up_dns = NULL;
-}
-
-struct domain_job;
-
-struct domain_half {
-	struct domain_job *j;
-	int family;
-};
-
-struct domain_job {
-	struct rasnd_slot *slot;
-	struct rasnd *d;
-	int from_cache;
-	int only_table;           /* "domain NAME @table" */
-	int pending;              /* families, then address answers, still out */
-	int status4, status6;     /* ARES_SUCCESS, ENODATA, ENOTFOUND; FAILED: the family failed */
-	char err4[512], err6[512];/* why, when FAILED */
-	struct domain_half h4, h6;
-	struct rasn_addr addrs[DOMAIN_MAX_ADDRS];
-	int ttls[DOMAIN_MAX_ADDRS];
-	struct rasnd_slot *sub[DOMAIN_MAX_ADDRS]; /* each address's own answer */
-	size_t n;
-	char name[RASN_DOMAIN_MAX + 1];
-};
-
-#define FAILED (-1)
-
-static int answered(int status)
-{
-	return status == ARES_SUCCESS || status == ARES_ENODATA || status == ARES_ENOTFOUND;
-}
-
-/* The reply, from the address answers in j->sub, into the domain's slot; completes it. */
-static void domain_finish(struct domain_job *j)
-{
-	struct rasnd_slot *slot = j->slot;
-	struct rasn_buf *b = &slot->reply;
-	const char *q = slot->query;
-	size_t qlen = slot->qlen;
-	const char *hard = j->status4 == FAILED ? j->err4 : j->status6 == FAILED ? j->err6 : NULL;
-	if (j->n == 0 && hard) {
-		j->d->stats.domain_errors++;
-		rasn_reply_error(b, q, qlen, "domain", hard);
-	} else {
-		rasn_reply_open(b, q, qlen, "domain", j->n ? "ok" : "not_found");
-		rasn_buf_lit(b, ",\"name\":");
-		rasn_buf_json_str(b, j->name, strlen(j->name));
-		if (!j->n)
-			rasn_buf_printf(b, ",\"error\":\"%s\"",
-					j->status4 == ARES_ENOTFOUND || j->status6 == ARES_ENOTFOUND ? "NXDOMAIN"
-												     : "no A or AAAA record");
-		if (hard) { /* one family failed, the other answered: say so, keep the answers */
-			rasn_buf_lit(b, ",\"partial\":");
-			rasn_buf_json_str(b, hard, strlen(hard));
-		}
-		rasn_buf_lit(b, ",\"addresses\":[");
-		for (size_t i = 0; i < j->n; i++) {
-			struct rasn_buf *one = j->sub[i] ? &j->sub[i]->reply : NULL;
-			if (i)
-				rasn_buf_addc(b, ',');
-			rasn_buf_printf(b, "{\"ttl\":%d,", j->ttls[i]);
-			/* the inside of the address's own reply object, without its newline */
-			if (one && !one->oom && one->len > 3 && one->data[0] == '{' && one->data[one->len - 1] == '\n')
-				rasn_buf_add(b, one->data + 1, one->len - 3);
-			else
-				rasn_buf_lit(b, "\"status\":\"error\",\"error\":\"out of memory\"");
-			rasn_buf_addc(b, '}');
-		}
-		rasn_buf_addc(b, ']');
-		rasn_reply_close(b, j->from_cache ? "cache" : "dns");
-	}
-	for (size_t i = 0; i < j->n; i++) {
-		if (j->sub[i]) {
-			rasn_buf_free(&j->sub[i]->reply);
-			rasn_buf_free(&j->sub[i]->after);
-			free(j->sub[i]);
-		}
-	}
-	free(j);
-	rasnd_slot_complete(slot);
-}
-
-static void on_address_answer(struct rasnd_slot *sub)
-{
-	struct domain_job *j = sub->owner;
-	if (--j->pending == 0)
-		domain_finish(j);
-}
-
-void rasnd_order_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int pos)
-{
-	const struct rasnd_config *c = &d->cfg;
-	int next = order_next(c, pos);
-	int src = pos < c->order_n ? c->order_src[pos] : RASND_SRC_TABLE;
-	if (src == RASND_SRC_CYMRU) {
-		rasnd_cymru_ip(d, slot, a, RASND_CYMRU_ONLY, next);
-		return;
-	}
-	if (src == RASND_SRC_RIPE) {
-		rasnd_ripe_ip(d, slot, a, next);
-		return;
-	}
-	if (next >= 0 && c->order_src[next] == RASND_SRC_CYMRU) {
-		/* the table answers and Cymru adds what it knows; Cymru answers what the table lacks */
-		rasnd_cymru_ip(d, slot, a, RASND_CYMRU_ENRICH, order_next(c, next));
-		return;
-	}
-	struct rasn_match m;
-	int found = table_lookup(d, a, &m);
-	if (!found && next >= 0) {
-		rasnd_order_ip(d, slot, a, next);
-		return;
-	}
-	rasn_reply_ip(&slot->reply, slot->query, slot->qlen, a, found ? &m : NULL, source_table);
-	rasnd_slot_complete(slot);
-}
-
-void rasnd_order_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int pos)
-{
-	const struct rasnd_config *c = &d->cfg;
-	int next = order_next(c, pos);
-	int src = pos < c->order_n ? c->order_src[pos] : RASND_SRC_TABLE;
-	if (src == RASND_SRC_CYMRU) {
-		rasnd_cymru_as(d, slot, asn, RASND_CYMRU_ONLY, next);
-		return;
-	}
-	if (src == RASND_SRC_RIPE) {
-		rasnd_ripe_as(d, slot, asn, next);
-		return;
-	}
-	if (next >= 0 && c->order_src[next] == RASND_SRC_CYMRU) {
-		rasnd_cymru_as(d, slot, asn, RASND_CYMRU_ENRICH, order_next(c, next));
-		return;
-	}
-	struct rasn_as_info info;
-	int found = rasn_table_as(d->table, asn, &info);
-	if (found)
-		d->stats.table_hits++;
-	else
-		d->stats.table_misses++;
-	if (!found && next >= 0) {
-		rasnd_order_as(d, slot, asn, next);
-		return;
-	}
-	rasnd_table_as_reply(d, slot, asn, found ? &info : NULL);
-	rasnd_slot_complete(slot);
-}
-
-/* The address lookup's answer for a, into slot (completed now or later): the sources of
- * [lookup] order, as do_ip and the batched path ask them, or the table alone. */
-static void answer_address(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int only_table)
-{
-	if (!only_table) {
-		rasnd_order_ip(d, slot, a, 0);
-		return;
-	}
-	struct rasn_match m;
-	int found = table_lookup(d, a, &m);
-	rasn_reply_ip(&slot->reply, slot->query, slot->qlen, a, found ? &m : NULL, source_table);
-	rasnd_slot_complete(slot);
-}
-
-/* Every address asked as an address lookup, each into a slot of its own (not in the session:
- * rasnd_slot_complete hands it back to on_address_answer). Some answer at once (the table, a
- * cache hit), others later; the domain's reply is written when the last one is in. */
-static void domain_addresses(struct domain_job *j)
-{
-	j->pending = 1; /* held while starting them, so an answer at once cannot finish the job */
-	for (size_t i = 0; i < j->n; i++) {
-		struct rasnd_slot *sub = calloc(1, sizeof(*sub));
-		j->sub[i] = sub;
-		if (!sub)
-			continue; /* answered as out of memory */
-		rasn_buf_init(&sub->reply);
-		rasn_buf_init(&sub->after);
-		sub->qlen = rasn_addr_format(j->addrs[i].family, j->addrs[i].v, sub->query);
-		sub->on_done = on_address_answer;
-		sub->owner = j;
-		j->pending++;
-		answer_address(j->d, sub, &j->addrs[i], j->only_table);
-	}
-	if (--j->pending == 0)
-		domain_finish(j);
-}
-
-/* What the cache keeps of a domain answer (our own bytes, checked when read back). */
-#define DOMAIN_CACHED_VERSION 1
-struct domain_cached {
-	uint32_t version, n;
-	int32_t status4, status6;
-	struct {
-		int32_t family, ttl;
-		rasn_u128 v;
-	} a[DOMAIN_MAX_ADDRS];
-};
-
-static uint64_t wall_ms(void)
-{
-	return (uint64_t)(rasnd_now_unix() * 1000.0);
-}
-
-/* Keep the answer for its DNS TTL (the smallest of its records) within [cache] dns_ttl_floor
- * and dns_ttl_cap; NXDOMAIN and no-data for negative_ttl (0: not kept). The bounds are read
- * now, so a SIGHUP's new values apply to the next answer. Failures are not kept: the next
- * query asks again. */
-static void domain_remember(struct domain_job *j)
-{
-	const struct rasnd_config *cfg = &j->d->cfg;
-	if (!j->d->cache || !answered(j->status4) || !answered(j->status6))
-		return;
-	uint64_t ttl;
-	if (j->n) {
-		int64_t least = INT32_MAX;
-		for (size_t i = 0; i < j->n; i++)
-			if (j->ttls[i] < least)
-				least = j->ttls[i] < 0 ? 0 : j->ttls[i];
-		ttl = (uint64_t)least;
-		if (ttl < cfg->cache_dns_ttl_floor_s)
-			ttl = cfg->cache_dns_ttl_floor_s;
-		if (ttl > cfg->cache_dns_ttl_cap_s)
-			ttl = cfg->cache_dns_ttl_cap_s;
-	} else {
-		ttl = cfg->cache_negative_ttl_s;
-	}
-	if (ttl == 0)
-		return;
-	struct domain_cached *c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
-	c->version = DOMAIN_CACHED_VERSION;
-	c->n = (uint32_t)j->n;
-	c->status4 = j->status4;
-	c->status6 = j->status6;
-	for (size_t i = 0; i < j->n; i++) {
-		c->a[i].family = j->addrs[i].family;
-		c->a[i].v = j->addrs[i].v;
-		c->a[i].ttl = j->ttls[i];
-	}
-	/* not for the shared level (daemon/rediscache.h): resolvers already share DNS answers */
-	struct rasn_cache_val v = { c, sizeof(*c),
-				    (j->n ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT | RASN_CACHE_NO_HOOK };
-	rasn_cache_put_name(j->d->cache, j->name, strlen(j->name), &v, wall_ms(), ttl * 1000);
-	free(c);
-}
-
-/* 1 and j filled when the cache has the name. */
-static int domain_recall(struct domain_job *j)
-{
-	struct rasn_cache_hit h;
-	uint64_t now = wall_ms();
-	if (!j->d->cache || rasn_cache_get_name(j->d->cache, j->name, strlen(j->name), now, &h) < 0)
-		return 0;
-	struct domain_cached c;
-	if (h.val.len != sizeof(c))
-		return 0;
-	memcpy(&c, h.val.data, sizeof(c));
-	if (c.version != DOMAIN_CACHED_VERSION || c.n > DOMAIN_MAX_ADDRS || !answered(c.status4) ||
-	    !answered(c.status6))
-		return 0;
-	int left = h.expires_ms > now ? (int)((h.expires_ms - now + 999) / 1000) : 0;
-	j->n = 0;
-	for (uint32_t i = 0; i < c.n; i++) {
-		if (c.a[i].family != RASN_AF4 && c.a[i].family != RASN_AF6)
-			return 0;
-		j->addrs[j->n] = (struct rasn_addr){ c.a[i].family, c.a[i].v };
-		/* what is left of the TTL, as a resolver's cache would say */
-		j->ttls[j->n++] = c.a[i].ttl < left ? c.a[i].ttl : left;
-	}
-	j->status4 = c.status4;
-	j->status6 = c.status6;
-	j->from_cache = 1;
-	j->d->stats.cache_hits++;
-	return 1;
-}
-
-static void on_family(void *wud, const struct rasnd_up_result *r)
-{
-	struct domain_half *h = wud;
-	struct domain_job *j = h->j;
-	int *status = h->family == RASN_AF4 ? &j->status4 : &j->status6;
-	char *err = h->family == RASN_AF4 ? j->err4 : j->err6;
-	struct family_answer ans;
-	if (r->status == RASND_UP_ANSWER && r->data && r->len == sizeof(ans)) {
-		memcpy(&ans, r->data, sizeof(ans));
-		*status = answered(ans.status) && ans.n <= DOMAIN_MAX_ADDRS ? ans.status : FAILED;
-		for (uint32_t i = 0; *status == ARES_SUCCESS && i < ans.n && j->n < DOMAIN_MAX_ADDRS; i++) {
-			if (ans.a[i].family != RASN_AF4 && ans.a[i].family != RASN_AF6)
-				continue;
-			j->addrs[j->n] = (struct rasn_addr){ ans.a[i].family, ans.a[i].v };
-			j->ttls[j->n++] = ans.a[i].ttl;
-		}
-		if (*status == FAILED)
-			snprintf(err, sizeof(j->err4), "dns: bad or unusable answer");
-	} else {
-		*status = FAILED;
-		snprintf(err, sizeof(j->err4), "%s", r->error ? r->error : "dns: failed");
-	}
-	if (--j->pending > 0)
-		return;
-	domain_remember(j);
-	if (j->n == 0) {
-		domain_finish(j); /* an error, or not_found: nothing to look up */
-		return;
-	}
-	domain_addresses(j);
-}
-
 static void do_domain(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
 		      const char *q, size_t qlen)
 {
@@ -715,32 +212,9 @@ static void do_domain(struct rasnd_session *s, struct rasn_buf *b, const struct 
 		rasn_reply_error(b, q, qlen, "domain", "domain lookups need a DNS resolver; none could be set up (see [dns] servers)");
 		return;
 	}
-	struct domain_job *j = calloc(1, sizeof(*j));
-	struct rasnd_slot *slot = j ? rasnd_session_slot(s, q, qlen, 0) : NULL;
-	if (!slot) {
-		free(j);
-		rasn_reply_error(b, q, qlen, "domain", "out of memory");
-		return;
-	}
-	j->slot = slot;
-	j->d = d;
-	j->only_table = is_source(r, "table");
-	memcpy(j->name, r->arg, r->arg_len);
-	j->name[r->arg_len] = '\0';
-	if (domain_recall(j)) {
-		domain_addresses(j);
-		return;
-	}
-	/* both families at once: one round trip, not two (the upstream flushes both keys in the
-	 * same loop pass, each on a resolver its breaker lets through) */
-	unsigned char key[DOMAIN_KEY_MAX];
-	j->pending = 2;
-	j->h4 = (struct domain_half){ j, RASN_AF4 };
-	j->h6 = (struct domain_half){ j, RASN_AF6 };
-	size_t kl = domain_key(RASN_AF4, j->name, key);
-	rasnd_upstream_submit(d->up_dns, key, kl, on_family, &j->h4);
-	kl = domain_key(RASN_AF6, j->name, key);
-	rasnd_upstream_submit(d->up_dns, key, kl, on_family, &j->h6);
+	struct rasnd_slot *slot = async_slot(s, q, qlen, "domain");
+	if (slot)
+		rasnd_domain_lookup(d, slot, r->arg, r->arg_len, is_source(r, "table"));
 }
 
 /* ---- Team Cymru bulk block ---- */
@@ -866,12 +340,12 @@ static void flush_ips(struct rasnd_session *s, struct pending_ips *p)
 			s->d->stats.table_hits++;
 		else
 			s->d->stats.table_misses++;
-		if (!p->explicit_table[k] && !table_alone_at(&s->d->cfg, 0)) {
+		if (!p->explicit_table[k] && !rasnd_order_table_alone(&s->d->cfg, 0)) {
 			/* Cymru enriches what the table answers and answers what it lacks */
 			ask_order_ip(s, &p->addr[k], p->line[k], p->len[k], 0);
 			continue;
 		}
-		if (!p->explicit_table[k] && !found[k] && order_next(&s->d->cfg, 0) >= 0) {
+		if (!p->explicit_table[k] && !found[k] && rasnd_order_next(&s->d->cfg, 0) >= 0) {
 			ask_order_ip(s, &p->addr[k], p->line[k], p->len[k], 1);
 			continue;
 		}
@@ -926,20 +400,21 @@ static void dispatch(struct rasnd_session *s, const char *line, size_t len, stru
 	struct rasn_request r = *rq;
 	d->stats.queries[r.type]++;
 	struct rasn_buf *b = rasnd_session_outbuf(s);
-	if (r.type != RASN_Q_INVALID && check_source(s, &r, line, len) < 0)
+	int src = RASND_SRC_TABLE;
+	if (r.type != RASN_Q_INVALID && !(src = check_source(s, &r, line, len)))
 		return;
 	switch (r.type) {
 	case RASN_Q_IP:
-		do_ip(s, b, &r, line, len);
+		do_ip(s, b, &r, line, len, src);
 		break;
 	case RASN_Q_AS:
-		do_as(s, b, &r, line, len, 0);
+		do_as(s, b, &r, line, len, 0, src);
 		break;
 	case RASN_Q_PREFIXES:
-		do_as(s, b, &r, line, len, 1);
+		do_as(s, b, &r, line, len, 1, src);
 		break;
 	case RASN_Q_ORG:
-		do_org(s, b, &r, line, len);
+		do_org(s, b, &r, line, len, src);
 		break;
 	case RASN_Q_DOMAIN:
 		do_domain(s, b, &r, line, len);

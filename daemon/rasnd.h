@@ -181,21 +181,6 @@ struct rasnd_line {
 size_t rasnd_query_lines(struct rasnd_session *s, const struct rasnd_line *ln, size_t n);
 void rasnd_query_line(struct rasnd_session *s, const char *line, size_t len);
 void rasnd_query_long_line(struct rasnd_session *s, const char *line, size_t len);
-/* The table's answer for an address into slot's reply (for sources that fall back to it). */
-void rasnd_table_ip_reply(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a);
-/* Answer an address (an AS number's name) into slot, completing it now or later, by the
- * sources of [lookup] order from position pos on: each that has no answer, fails or has its
- * circuit open hands on to the next; the last one's answer or error is the reply. The table
- * answers what it holds; "table cymru" is the table enriched by Cymru. */
-void rasnd_order_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int pos);
-void rasnd_order_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int pos);
-/* The table's answer for an AS: info from rasn_table_as (NULL: not found). */
-void rasnd_table_as_reply(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, const struct rasn_as_info *info);
-/* The "dns" upstream of domain lookups (d->up_dns) over the DNS pool, sharing d->up_cymru's
- * endpoints (one breaker per resolver): after rasnd_cymru_init, which calls it. None without
- * a pool. Returns 0 or -1 with err. */
-int rasnd_domain_init(struct rasnd *d, char *err, size_t errlen);
-void rasnd_domain_free(struct rasnd *d);
 
 /* stats.c */
 void rasnd_stats_json(struct rasnd *d, struct rasn_buf *b);

@@ -32,6 +32,7 @@
 #include "rasnd.h"
 #include "rediscache.h"
 #include "reply.h"
+#include "source.h"
 #include "srccymru.h"
 #include "upcache.h"
 #include "upstream.h"
@@ -227,21 +228,15 @@ static int as_cache_get(struct rasnd *d, const char *qname, uint32_t asn, struct
 	return (h.val.flags & RASN_CACHE_NEGATIVE) ? 0 : 1;
 }
 
-/* Keep an origin answer for addr (prefix-aware: under the announced prefix, or the /24 or /48
- * holding the address when the announcement is wider), or a miss (not announced: only addr),
- * for the configured TTL. name: the origin's AS name ("" or NULL: none). */
+/* Keep an origin answer for addr (daemon/upcache.h), or a miss (o NULL: not announced).
+ * name: the origin's AS name ("" or NULL: none). */
 static void remember(struct rasnd *d, const struct rasn_addr *addr, const struct rasn_cymru_origin *o,
 		     const char *name, unsigned neg_also)
 {
-	if (!d->cache)
-		return;
 	struct rasnd_upcache_ip c;
-	memset(&c, 0, sizeof(c));
-	c.version = RASND_UPCACHE_VERSION;
-	struct rasn_prefix where;
-	if (!o) {
-		where = (struct rasn_prefix){ addr->family, addr->v, rasn_af_bits(addr->family) };
-	} else {
+	if (o) {
+		memset(&c, 0, sizeof(c));
+		c.version = RASND_UPCACHE_VERSION;
 		c.n_asns = (uint8_t)o->n_asns;
 		memcpy(c.asns, o->asns, sizeof(c.asns));
 		c.family = (uint8_t)o->prefix.family;
@@ -252,17 +247,8 @@ static void remember(struct rasnd *d, const struct rasn_addr *addr, const struct
 		memcpy(c.allocated, o->allocated, sizeof(c.allocated));
 		if (name)
 			snprintf(c.name, sizeof(c.name), "%s", name);
-		where = rasn_cache_store_prefix(&o->prefix, addr);
 	}
-	unsigned neg = RASN_CACHE_NEGATIVE | RASND_UPCACHE_NEG_CYMRU | (neg_also & RASND_UPCACHE_NEG_ALL);
-	struct rasn_cache_val v = { &c, sizeof(c), (o ? 0 : neg) | RASN_CACHE_TTL_EXACT };
-	rasn_cache_put_prefix(d->cache, &where, &v, now_ms(),
-			      o ? d->cfg.cache_ttl_s * 1000 : d->cfg.cache_negative_ttl_s * 1000);
-	if (o && neg_also) {
-		/* over another source's miss for addr itself, which would hide the wider entry */
-		where = (struct rasn_prefix){ addr->family, addr->v, rasn_af_bits(addr->family) };
-		rasn_cache_put_prefix(d->cache, &where, &v, now_ms(), d->cfg.cache_ttl_s * 1000);
-	}
+	rasnd_upcache_put(d, addr, o ? &c : NULL, RASND_UPCACHE_NEG_CYMRU, neg_also);
 }
 
 static void fetch_done(struct fetch *f, enum rasn_outcome o, const void *data, size_t len, const char *error)
@@ -427,15 +413,11 @@ int rasnd_cymru_init(struct rasnd *d, char *err, size_t errlen)
 	rasnd_resolver_upstream_cfg(d, "cymru", names, &uc);
 	uc.batch.key_max = KEY_MAX;
 	static const struct rasnd_up_ops ops = { issue };
-	if (rasnd_upstream_new(d->base, &uc, &ops, d, &d->up_cymru, err, errlen) < 0)
-		return -1;
-	/* domain lookups ride the same resolvers, behind the same breakers */
-	return rasnd_domain_init(d, err, errlen);
+	return rasnd_upstream_new(d->base, &uc, &ops, d, &d->up_cymru, err, errlen);
 }
 
 void rasnd_cymru_free(struct rasnd *d)
 {
-	rasnd_domain_free(d);
 	rasnd_upstream_free(d->up_cymru);
 	d->up_cymru = NULL;
 }
@@ -444,10 +426,8 @@ void rasnd_cymru_free(struct rasnd *d)
 
 struct job {
 	struct rasnd *d;
-	struct rasnd_slot *slot;
+	struct rasnd_lookup *lk;
 	struct rasn_addr addr;
-	int next;          /* the order's position to go on with when Cymru has nothing; -1: none */
-	int enrich;        /* the table answers; Cymru adds country, registry, allocation date */
 	int exact;         /* asked with an 'O' key */
 	unsigned neg_also; /* RASND_UPCACHE_NEG_* of another source's cached miss for the address */
 	struct rasn_cymru_origin origin;
@@ -459,28 +439,13 @@ struct job {
 /* A cached answer for the address: 1 found (j filled), 0 cached miss, -1 nothing usable. */
 static int recall(struct job *j)
 {
-	struct rasn_cache_hit h;
-	if (!j->d->cache || rasn_cache_get_addr(j->d->cache, &j->addr, now_ms(), &h) < 0)
-		return -1;
-	if (h.val.flags & RASN_CACHE_NEGATIVE) {
-		if (!(h.val.flags & RASND_UPCACHE_NEG_CYMRU)) {
-			j->neg_also = h.val.flags & RASND_UPCACHE_NEG_ALL; /* RIPEstat's miss, not ours */
-			return -1;
-		}
-		j->d->stats.cache_hits++;
-		return 0;
-	}
-	j->d->stats.cache_hits++;
 	struct rasnd_upcache_ip c;
-	if (h.val.len != sizeof(c))
-		return -1;
-	memcpy(&c, h.val.data, sizeof(c));
-	struct rasn_prefix p = { c.family, c.paddr, c.plen };
-	if (!rasnd_upcache_ip_valid(&c, &j->addr))
-		return -1; /* not ours, or damaged: ask again */
+	int known = rasnd_upcache_get(j->d, &j->addr, RASND_UPCACHE_NEG_CYMRU, &c, &j->neg_also);
+	if (known <= 0)
+		return known;
 	j->origin.n_asns = c.n_asns;
 	memcpy(j->origin.asns, c.asns, sizeof(c.asns));
-	j->origin.prefix = p;
+	j->origin.prefix = (struct rasn_prefix){ c.family, c.paddr, c.plen };
 	memcpy(j->origin.cc, c.cc, sizeof(c.cc));
 	memcpy(j->origin.registry, c.registry, sizeof(c.registry));
 	memcpy(j->origin.allocated, c.allocated, sizeof(c.allocated));
@@ -489,82 +454,36 @@ static int recall(struct job *j)
 	return 1;
 }
 
-/* Cymru's own fields, added to an open reply object. */
-static void add_enrichment(struct rasn_buf *b, const struct rasn_cymru_origin *o, int with_cc)
-{
-	if (with_cc && o->cc[0]) {
-		rasn_buf_lit(b, ",\"cc\":");
-		rasn_buf_json_str(b, o->cc, strlen(o->cc));
-	}
-	rasn_buf_lit(b, ",\"registry\":");
-	rasn_buf_json_str(b, o->registry, strlen(o->registry));
-	rasn_buf_lit(b, ",\"allocated\":");
-	rasn_buf_json_str(b, o->allocated, strlen(o->allocated));
-}
-
-/* Drop the "}\n" a reply function closed its object with, to add fields. */
-static void reopen(struct rasn_buf *b)
-{
-	if (!b->oom && b->len >= 2 && b->data[b->len - 1] == '\n')
-		b->len -= 2;
-}
-
+/* The reply into the lookup's slot, Cymru's fields for an enricher, and the continuation. */
 static void finish(struct job *j, const char *error)
 {
-	struct rasnd_slot *slot = j->slot;
+	struct rasnd_lookup *lk = j->lk;
+	struct rasnd_slot *slot = lk->slot;
 	struct rasn_buf *b = &slot->reply;
-	if (j->enrich) {
-		/* looked up now, in the table being served now (a reload may have come between) */
-		struct rasn_match m;
-		if (rasn_table_lookup(j->d->table, &j->addr, &m)) {
-			j->d->stats.table_hits++;
-			rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, &m, NULL);
-			reopen(b);
-			if (j->origin.n_asns)
-				add_enrichment(b, &j->origin, !m.cc[0]);
-			rasn_reply_close(b, "table");
-			free(j);
-			rasnd_slot_complete(slot);
-			return;
-		}
-		j->d->stats.table_misses++;
-	}
-	if (error || !j->origin.n_asns) {
-		if (j->next >= 0) {
-			rasnd_order_ip(j->d, slot, &j->addr, j->next); /* the slot is not ours to free */
-			free(j);
-			return;
-		}
-		if (error) {
-			rasn_reply_error(b, slot->query, slot->qlen, "ip", error);
-		} else {
-			rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, NULL, j->from_cache ? "cache" : "cymru");
-		}
+	enum rasnd_found found = RASND_FOUND;
+	if (error) {
+		rasn_reply_error(b, slot->query, slot->qlen, "ip", error);
+		found = RASND_FAILED;
+	} else if (!j->origin.n_asns) {
+		rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, NULL, j->from_cache ? "cache" : "cymru");
+		found = RASND_NONE;
 	} else {
 		/* shaped like a table answer, the range being the announced prefix */
 		struct rasn_match m;
 		struct rasn_buf nb;
-		rasn_buf_init(&nb);
-		memset(&m, 0, sizeof(m));
-		rasn_buf_json_esc(&nb, j->as.name, strlen(j->as.name));
-		m.family = j->origin.prefix.family;
-		m.first = j->origin.prefix.addr;
-		m.last = j->origin.prefix.addr | rasn_hostmask(m.family, j->origin.prefix.len);
-		m.asn = j->origin.asns[0];
-		m.origins = j->origin.asns;
-		m.n_origins = j->origin.n_asns;
-		m.name = j->as.name;
-		m.name_json = nb.oom || !nb.data ? "" : nb.data;
-		m.name_json_len = nb.oom ? 0 : nb.len;
-		m.cc = j->origin.cc;
-		rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, &m, NULL);
-		reopen(b);
-		add_enrichment(b, &j->origin, 0); /* cc came with the match */
-		rasn_reply_close(b, j->from_cache ? "cache" : "cymru");
+		rasnd_upcache_match(&nb, &j->origin.prefix, j->origin.asns, j->origin.n_asns, j->as.name,
+				    j->origin.cc, &m);
+		/* cc came with the match */
+		struct rasn_reply_extra x = { NULL, j->origin.registry, j->origin.allocated };
+		rasn_reply_ip_ex(b, slot->query, slot->qlen, &j->addr, &m, &x, j->from_cache ? "cache" : "cymru");
 		rasn_buf_free(&nb);
+		lk->has_extra = 1;
+		memcpy(lk->cc, j->origin.cc, sizeof(lk->cc));
+		memcpy(lk->registry, j->origin.registry, sizeof(lk->registry));
+		memcpy(lk->allocated, j->origin.allocated, sizeof(lk->allocated));
 	}
 	free(j);
-	rasnd_slot_complete(slot);
+	rasnd_lookup_done(lk, found);
 }
 
 static void submit_origin(struct job *j, char kind);
@@ -677,19 +596,18 @@ static void on_shared_ip(void *ud, int found)
 	ip_upstream(j);
 }
 
-void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int mode, int next)
+static void cymru_ip(struct rasnd_lookup *lk)
 {
+	struct rasnd *d = lk->d;
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j) {
-		rasn_reply_error(&slot->reply, slot->query, slot->qlen, "ip", "out of memory");
-		rasnd_slot_complete(slot);
+		rasn_reply_error(&lk->slot->reply, lk->slot->query, lk->slot->qlen, "ip", "out of memory");
+		rasnd_lookup_done(lk, RASND_FAILED);
 		return;
 	}
 	j->d = d;
-	j->slot = slot;
-	j->addr = *a;
-	j->next = next;
-	j->enrich = mode == RASND_CYMRU_ENRICH;
+	j->lk = lk;
+	j->addr = lk->addr;
 	int known = recall(j);
 	if (known >= 0) {
 		/* answered from memory or disk: no upstream call */
@@ -707,10 +625,8 @@ void rasnd_cymru_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_
 
 struct as_job {
 	struct rasnd *d;
-	struct rasnd_slot *slot;
+	struct rasnd_lookup *lk;
 	uint32_t asn;
-	int next;          /* as in struct job */
-	int enrich;
 	int from_cache;
 	char qname[RASN_CYMRU_QNAME_MAX];
 	struct rasn_cymru_as as;
@@ -718,25 +634,10 @@ struct as_job {
 
 static void as_finish(struct as_job *j, int found, const char *error)
 {
-	struct rasnd_slot *slot = j->slot;
+	struct rasnd_lookup *lk = j->lk;
+	struct rasnd_slot *slot = lk->slot;
 	struct rasn_buf *b = &slot->reply;
-	struct rasn_as_info info;
-	if (j->enrich && rasn_table_as(j->d->table, j->asn, &info)) {
-		rasnd_table_as_reply(j->d, slot, j->asn, &info);
-		if (found) {
-			reopen(b);
-			rasn_buf_lit(b, ",\"cc\":");
-			rasn_buf_json_str(b, j->as.cc, strlen(j->as.cc));
-			rasn_buf_lit(b, ",\"registry\":");
-			rasn_buf_json_str(b, j->as.registry, strlen(j->as.registry));
-			rasn_buf_lit(b, ",\"allocated\":");
-			rasn_buf_json_str(b, j->as.allocated, strlen(j->as.allocated));
-			rasn_reply_close(b, "table");
-		}
-		free(j);
-		rasnd_slot_complete(slot);
-		return;
-	}
+	enum rasnd_found res = RASND_FOUND;
 	if (found) {
 		rasn_reply_open(b, slot->query, slot->qlen, "as", "ok");
 		rasn_buf_printf(b, ",\"asn\":%u,\"as_name\":", j->asn);
@@ -748,19 +649,21 @@ static void as_finish(struct as_job *j, int found, const char *error)
 		rasn_buf_lit(b, ",\"allocated\":");
 		rasn_buf_json_str(b, j->as.allocated, strlen(j->as.allocated));
 		rasn_reply_close(b, j->from_cache ? "cache" : "cymru");
-	} else if (j->next >= 0) {
-		rasnd_order_as(j->d, slot, j->asn, j->next);
-		free(j);
-		return;
+		lk->has_extra = 1;
+		memcpy(lk->cc, j->as.cc, sizeof(lk->cc));
+		memcpy(lk->registry, j->as.registry, sizeof(lk->registry));
+		memcpy(lk->allocated, j->as.allocated, sizeof(lk->allocated));
 	} else if (error) {
 		rasn_reply_error(b, slot->query, slot->qlen, "as", error);
+		res = RASND_FAILED;
 	} else {
 		rasn_reply_open(b, slot->query, slot->qlen, "as", "not_found");
 		rasn_buf_printf(b, ",\"asn\":%u", j->asn);
 		rasn_reply_close(b, j->from_cache ? "cache" : "cymru");
+		res = RASND_NONE;
 	}
 	free(j);
-	rasnd_slot_complete(slot);
+	rasnd_lookup_done(lk, res);
 }
 
 static void on_as_only(void *wud, const struct rasnd_up_result *r)
@@ -806,19 +709,19 @@ static void on_shared_as(void *ud, int found)
 	as_upstream(j);
 }
 
-void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int mode, int next)
+static void cymru_as(struct rasnd_lookup *lk)
 {
+	struct rasnd *d = lk->d;
+	uint32_t asn = lk->asn;
 	struct as_job *j = calloc(1, sizeof(*j));
 	if (!j) {
-		rasn_reply_error(&slot->reply, slot->query, slot->qlen, "as", "out of memory");
-		rasnd_slot_complete(slot);
+		rasn_reply_error(&lk->slot->reply, lk->slot->query, lk->slot->qlen, "as", "out of memory");
+		rasnd_lookup_done(lk, RASND_FAILED);
 		return;
 	}
 	j->d = d;
-	j->slot = slot;
+	j->lk = lk;
 	j->asn = asn;
-	j->next = next;
-	j->enrich = mode == RASND_CYMRU_ENRICH;
 	if (rasn_cymru_as_qname(asn, d->cfg.cymru_as_zone, j->qname, sizeof(j->qname)) < 0) {
 		as_finish(j, 0, "cymru: cannot build the query");
 		return;
@@ -860,3 +763,30 @@ void rasnd_cymru_probe(struct rasnd *d)
 	if (rasnd_dns_query(d->dns, d->cfg.cymru_as_zone, ns_t_soa, on_probe, d) < 0)
 		log_warn("lookup order: cannot probe for Cymru; the table alone");
 }
+
+/* ---- the source (daemon/source.h) ---- */
+
+static struct rasnd_upstream *cymru_upstream(const struct rasnd *d)
+{
+	return d->up_cymru;
+}
+
+static uint64_t cymru_sent(const struct rasnd *d)
+{
+	return d->stats.upstream_cymru;
+}
+
+/* init and free are the daemon's (daemon/main.c): domain lookups share this upstream's
+ * resolvers and breakers, so it exists before them and goes after them. */
+const struct rasnd_source rasnd_source_cymru = {
+	.name = "cymru",
+	.order = RASND_ANS_IP | RASND_ANS_AS,
+	.asked = RASND_ANS_IP | RASND_ANS_AS,
+	.asked_error = "@cymru answers addresses and AS numbers",
+	.ip = cymru_ip,
+	.as = cymru_as,
+	.upstream = cymru_upstream,
+	.sent = cymru_sent,
+	.sent_help = "Queries sent to Team Cymru: origins, AS lookups and the AS names of origins found (each try counts).",
+	.enriches = RASND_SRC_TABLE,
+};

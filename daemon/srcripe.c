@@ -23,7 +23,7 @@
 #include "rasnd.h"
 #include "reply.h"
 #include "ripestat.h"
-#include "srcripe.h"
+#include "source.h"
 #include "rediscache.h"
 #include "upcache.h"
 #include "upstream.h"
@@ -375,6 +375,11 @@ static void issue(void *ud, struct rasnd_up_call *call, const void *key, size_t 
 	}
 	/* RIPEstat answers are small; the bound is this call's, not the dataset files' */
 	struct rasnd_http_req req = { .url = url, .max_body = d->cfg.ripe_max_body };
+	if (!d->httpc) {
+		free(f);
+		rasnd_upstream_done(call, RASN_FINAL_OTHER, 0, NULL, 0, "ripestat: no HTTPS client");
+		return;
+	}
 	d->stats.upstream_ripe++;
 	if (rasnd_http_get(d->httpc, &req, on_http, f) < 0) {
 		free(f);
@@ -386,9 +391,8 @@ static void issue(void *ud, struct rasnd_up_call *call, const void *key, size_t 
 
 struct ipjob {
 	struct rasnd *d;
-	struct rasnd_slot *slot;
+	struct rasnd_lookup *lk;
 	struct rasn_addr addr;
-	int next;          /* the order's position to go on with when RIPEstat has nothing; -1: none */
 	unsigned neg_also; /* RASND_UPCACHE_NEG_* of another source's cached miss for the address */
 	int from_cache;
 	int exact_asked;
@@ -408,94 +412,51 @@ static const char *failure(const struct rasnd_up_result *r)
 
 static void ip_finish(struct ipjob *j, const char *error)
 {
-	struct rasnd_slot *slot = j->slot;
+	struct rasnd_lookup *lk = j->lk;
+	struct rasnd_slot *slot = lk->slot;
 	struct rasn_buf *b = &slot->reply;
 	const char *src = j->from_cache ? "cache" : "ripestat";
-	if (error || !j->ni.n_asns) {
-		if (j->next >= 0) {
-			rasnd_order_ip(j->d, slot, &j->addr, j->next); /* the slot is not ours to free */
-			free(j);
-			return;
-		}
-		if (error)
-			rasn_reply_error(b, slot->query, slot->qlen, "ip", error);
-		else
-			rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, NULL, src);
+	enum rasnd_found found = RASND_FOUND;
+	if (error) {
+		rasn_reply_error(b, slot->query, slot->qlen, "ip", error);
+		found = RASND_FAILED;
+	} else if (!j->ni.n_asns) {
+		rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, NULL, src);
+		found = RASND_NONE;
 	} else {
 		struct rasn_match m;
 		struct rasn_buf nb;
-		rasn_buf_init(&nb);
-		memset(&m, 0, sizeof(m));
-		rasn_buf_json_esc(&nb, j->name, strlen(j->name));
-		m.family = j->ni.prefix.family;
-		m.first = j->ni.prefix.addr;
-		m.last = j->ni.prefix.addr | rasn_hostmask(m.family, j->ni.prefix.len);
-		m.asn = j->ni.asns[0];
-		m.origins = j->ni.asns;
-		m.n_origins = j->ni.n_asns;
-		m.name = j->name;
-		m.name_json = nb.oom || !nb.data ? "" : nb.data;
-		m.name_json_len = nb.oom ? 0 : nb.len;
-		m.cc = "";
+		rasnd_upcache_match(&nb, &j->ni.prefix, j->ni.asns, j->ni.n_asns, j->name, "", &m);
 		rasn_reply_ip(b, slot->query, slot->qlen, &j->addr, &m, src);
 		rasn_buf_free(&nb);
 	}
 	free(j);
-	rasnd_slot_complete(slot);
+	rasnd_lookup_done(lk, found);
 }
 
 static void ip_remember(struct ipjob *j, int negative)
 {
-	struct rasnd *d = j->d;
-	if (!d->cache)
-		return;
 	struct rasnd_upcache_ip c;
-	memset(&c, 0, sizeof(c));
-	c.version = RASND_UPCACHE_VERSION;
-	struct rasn_prefix where;
-	if (negative) {
-		where = (struct rasn_prefix){ j->addr.family, j->addr.v, rasn_af_bits(j->addr.family) };
-	} else {
+	if (!negative) {
+		memset(&c, 0, sizeof(c));
+		c.version = RASND_UPCACHE_VERSION;
 		c.n_asns = (uint8_t)(j->ni.n_asns > RASND_UPCACHE_ORIGINS ? RASND_UPCACHE_ORIGINS : j->ni.n_asns);
 		memcpy(c.asns, j->ni.asns, c.n_asns * sizeof(c.asns[0]));
 		c.family = (uint8_t)j->ni.prefix.family;
 		c.plen = (uint8_t)j->ni.prefix.len;
 		c.paddr = j->ni.prefix.addr;
 		snprintf(c.name, sizeof(c.name), "%s", j->name);
-		where = rasn_cache_store_prefix(&j->ni.prefix, &j->addr);
 	}
-	unsigned neg = RASN_CACHE_NEGATIVE | RASND_UPCACHE_NEG_RIPE | (j->neg_also & RASND_UPCACHE_NEG_ALL);
-	struct rasn_cache_val v = { &c, sizeof(c), (negative ? neg : 0) | RASN_CACHE_TTL_EXACT };
-	rasn_cache_put_prefix(d->cache, &where, &v, now_ms(),
-			      (negative ? d->cfg.cache_negative_ttl_s : d->cfg.cache_ttl_s) * 1000);
-	if (!negative && j->neg_also) {
-		/* over another source's miss for the address itself, which would hide the wider entry */
-		where = (struct rasn_prefix){ j->addr.family, j->addr.v, rasn_af_bits(j->addr.family) };
-		rasn_cache_put_prefix(d->cache, &where, &v, now_ms(), d->cfg.cache_ttl_s * 1000);
-	}
+	rasnd_upcache_put(j->d, &j->addr, negative ? NULL : &c, RASND_UPCACHE_NEG_RIPE, j->neg_also);
 }
 
 /* 1 answered from the cache (j filled), 0 a cached miss, -1 nothing usable. */
 static int ip_recall(struct ipjob *j)
 {
-	struct rasn_cache_hit h;
-	if (!j->d->cache || rasn_cache_get_addr(j->d->cache, &j->addr, now_ms(), &h) < 0)
-		return -1;
-	if (h.val.flags & RASN_CACHE_NEGATIVE) {
-		if (!(h.val.flags & RASND_UPCACHE_NEG_RIPE)) {
-			j->neg_also = h.val.flags & RASND_UPCACHE_NEG_ALL; /* Cymru's miss, not ours */
-			return -1;
-		}
-		j->d->stats.cache_hits++;
-		return 0;
-	}
 	struct rasnd_upcache_ip c;
-	if (h.val.len != sizeof(c))
-		return -1;
-	memcpy(&c, h.val.data, sizeof(c));
-	if (!rasnd_upcache_ip_valid(&c, &j->addr))
-		return -1;
-	j->d->stats.cache_hits++;
+	int known = rasnd_upcache_get(j->d, &j->addr, RASND_UPCACHE_NEG_RIPE, &c, &j->neg_also);
+	if (known <= 0)
+		return known;
 	j->ni.n_asns = c.n_asns;
 	memcpy(j->ni.asns, c.asns, c.n_asns * sizeof(c.asns[0]));
 	j->ni.prefix = (struct rasn_prefix){ c.family, c.paddr, c.plen };
@@ -602,18 +563,18 @@ static void on_shared_ip(void *ud, int found)
 	submit_net(j, 0);
 }
 
-void rasnd_ripe_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int next)
+static void ripe_ip(struct rasnd_lookup *lk)
 {
+	struct rasnd *d = lk->d;
 	struct ipjob *j = calloc(1, sizeof(*j));
 	if (!j) {
-		rasn_reply_error(&slot->reply, slot->query, slot->qlen, "ip", "out of memory");
-		rasnd_slot_complete(slot);
+		rasn_reply_error(&lk->slot->reply, lk->slot->query, lk->slot->qlen, "ip", "out of memory");
+		rasnd_lookup_done(lk, RASND_FAILED);
 		return;
 	}
 	j->d = d;
-	j->slot = slot;
-	j->addr = *a;
-	j->next = next;
+	j->lk = lk;
+	j->addr = lk->addr;
 	if (ip_recall(j) >= 0) {
 		j->from_cache = 1;
 		ip_finish(j, NULL);
@@ -629,23 +590,20 @@ void rasnd_ripe_ip(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_a
 
 struct asjob {
 	struct rasnd *d;
-	struct rasnd_slot *slot;
+	struct rasnd_lookup *lk;
 	uint32_t asn;
-	int next;          /* as in struct ipjob */
 	int from_cache;
 	struct rasn_ripe_as as;
 };
 
 static void as_finish(struct asjob *j, const char *error)
 {
-	struct rasnd_slot *slot = j->slot;
+	struct rasnd_lookup *lk = j->lk;
+	struct rasnd_slot *slot = lk->slot;
 	struct rasn_buf *b = &slot->reply;
+	enum rasnd_found found = error ? RASND_FAILED : j->as.found ? RASND_FOUND : RASND_NONE;
 	if (error || !j->as.found) {
-		if (j->next >= 0) {
-			rasnd_order_as(j->d, slot, j->asn, j->next);
-			free(j);
-			return;
-		} else if (error) {
+		if (error) {
 			rasn_reply_error(b, slot->query, slot->qlen, "as", error);
 		} else {
 			rasn_reply_open(b, slot->query, slot->qlen, "as", "not_found");
@@ -660,7 +618,7 @@ static void as_finish(struct asjob *j, const char *error)
 		rasn_reply_close(b, j->from_cache ? "cache" : "ripestat");
 	}
 	free(j);
-	rasnd_slot_complete(slot);
+	rasnd_lookup_done(lk, found);
 }
 
 static void on_as(void *wud, const struct rasnd_up_result *r)
@@ -689,18 +647,19 @@ static void on_shared_as(void *ud, int found)
 	submit_asn(j->d, 'a', j->asn, on_as, j, 0);
 }
 
-void rasnd_ripe_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int next)
+static void ripe_as(struct rasnd_lookup *lk)
 {
+	struct rasnd *d = lk->d;
+	uint32_t asn = lk->asn;
 	struct asjob *j = calloc(1, sizeof(*j));
 	if (!j) {
-		rasn_reply_error(&slot->reply, slot->query, slot->qlen, "as", "out of memory");
-		rasnd_slot_complete(slot);
+		rasn_reply_error(&lk->slot->reply, lk->slot->query, lk->slot->qlen, "as", "out of memory");
+		rasnd_lookup_done(lk, RASND_FAILED);
 		return;
 	}
 	j->d = d;
-	j->slot = slot;
+	j->lk = lk;
 	j->asn = asn;
-	j->next = next;
 	if (as_recall(d, asn, &j->as) == 0) {
 		j->from_cache = 1;
 		as_finish(j, NULL);
@@ -737,7 +696,7 @@ static void on_prefixes(void *wud, const struct rasnd_up_result *r)
 	rasnd_slot_complete(slot);
 }
 
-void rasnd_ripe_prefixes(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn)
+static void ripe_prefixes(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn)
 {
 	struct listjob *j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -787,7 +746,7 @@ static void on_org(void *wud, const struct rasnd_up_result *r)
 	rasnd_slot_complete(slot);
 }
 
-void rasnd_ripe_org(struct rasnd *d, struct rasnd_slot *slot, const char *text, size_t len)
+static void ripe_org(struct rasnd *d, struct rasnd_slot *slot, const char *text, size_t len)
 {
 	uint8_t key[1 + ORG_TEXT_MAX];
 	struct listjob *j;
@@ -811,31 +770,11 @@ void rasnd_ripe_org(struct rasnd *d, struct rasnd_slot *slot, const char *text, 
 
 /* ---- set-up ---- */
 
-int rasnd_ripe_init(struct rasnd *d, char *err, size_t errlen)
+/* The "ripestat" upstream over the daemon's HTTPS client (d->httpc, daemon/main.c); without
+ * that client each try fails with "no HTTPS client". */
+static int ripe_init(struct rasnd *d, char *err, size_t errlen)
 {
 	const struct rasnd_config *c = &d->cfg;
-	struct rasnd_http_opts o;
-	rasnd_http_opts_default(&o);
-	o.ca_file = c->http_ca_file;
-	o.idle_per_host = (unsigned)c->http_idle_per_host;
-	o.max_conns_per_host = (unsigned)c->http_max_conns_per_host;
-	o.idle_timeout_ms = (unsigned)c->http_idle_timeout_ms;
-	o.ping_interval_ms = (unsigned)c->http_ping_interval_ms;
-	o.ping_timeout_ms = (unsigned)c->http_ping_timeout_ms;
-	o.connect_timeout_ms = (unsigned)c->http_connect_timeout_ms;
-	o.request_timeout_ms = (unsigned)c->http_request_timeout_ms;
-	o.stream_window = (uint32_t)c->http_stream_window;
-	o.conn_window = (uint32_t)c->http_conn_window;
-	o.max_body = c->http_max_body;
-	o.max_queued = c->http_max_queued;
-	o.session_cache = (unsigned)c->http_session_cache;
-	o.http2 = c->http_http2;
-	o.reuse = c->http_reuse;
-	o.sock = (struct rasnd_tcp_opts){ c->tcp_nodelay, (int)c->tcp_sndbuf, (int)c->tcp_rcvbuf, c->tcp_keepalive,
-					  (int)c->tcp_keepalive_idle, (int)c->tcp_keepalive_interval,
-					  (int)c->tcp_keepalive_count };
-	if (rasnd_http_new(d->base, &o, &d->httpc, err, errlen) < 0)
-		return -1;
 	struct rasnd_upstream_cfg uc;
 	memset(&uc, 0, sizeof(uc));
 	const char *names[1] = { c->ripe_base_url };
@@ -844,20 +783,39 @@ int rasnd_ripe_init(struct rasnd *d, char *err, size_t errlen)
 	uc.endpoint_names = names;
 	rasnd_upstream_cfg_from_config(c, &uc);
 	static const struct rasnd_up_ops ops = { issue };
-	if (rasnd_upstream_new(d->base, &uc, &ops, d, &d->up_ripe, err, errlen) < 0) {
-		rasnd_http_free(d->httpc);
-		d->httpc = NULL;
-		return -1;
-	}
-	return 0;
+	return rasnd_upstream_new(d->base, &uc, &ops, d, &d->up_ripe, err, errlen);
 }
 
-void rasnd_ripe_free(struct rasnd *d)
+/* After the HTTPS client is freed (daemon/main.c): its requests end (ESHUTDOWN) into the live
+ * upstream, which answers their waiters; then the upstream answers whatever is still queued. */
+static void ripe_free(struct rasnd *d)
 {
-	/* the transport first: its requests end (ESHUTDOWN) into a live upstream, which answers
-	 * their waiters; then the upstream answers whatever is still queued */
-	rasnd_http_free(d->httpc);
-	d->httpc = NULL;
 	rasnd_upstream_free(d->up_ripe);
 	d->up_ripe = NULL;
 }
+
+static struct rasnd_upstream *ripe_upstream(const struct rasnd *d)
+{
+	return d->up_ripe;
+}
+
+static uint64_t ripe_sent(const struct rasnd *d)
+{
+	return d->stats.upstream_ripe;
+}
+
+const struct rasnd_source rasnd_source_ripestat = {
+	.name = "ripestat",
+	.order = RASND_ANS_IP | RASND_ANS_AS,
+	.asked = RASND_ANS_IP | RASND_ANS_AS | RASND_ANS_PREFIXES | RASND_ANS_ORG,
+	.asked_error = "@ripestat answers addresses, AS numbers, prefixes and org",
+	.init = ripe_init,
+	.free = ripe_free,
+	.ip = ripe_ip,
+	.as = ripe_as,
+	.prefixes = ripe_prefixes,
+	.org = ripe_org,
+	.upstream = ripe_upstream,
+	.sent = ripe_sent,
+	.sent_help = "HTTP requests sent to RIPEstat (each try counts).",
+};

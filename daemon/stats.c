@@ -16,6 +16,7 @@
 #include "log.h"
 #include "dnsserver.h"
 #include "metrics.h"
+#include "runner.h"
 
 struct metric {
 	const char *group;  /* JSON object; NULL: top level */
@@ -24,9 +25,20 @@ struct metric {
 	int counter;        /* counter (monotonic) or gauge */
 	double value;
 	const char *help;
+	char own_key[48], own_help[128]; /* key and help of counters named after a source */
 };
 
 #define MAX_METRICS 256
+
+/* A counter named after a source: "NAME_what", its HELP "pre NAME post". */
+static size_t per_source(struct metric *m, size_t n, const char *name, const char *what, uint64_t v,
+			 const char *pre, const char *post)
+{
+	m[n] = (struct metric){ "upstream", m[n].own_key, NULL, 1, (double)v, m[n].own_help };
+	snprintf(m[n].own_key, sizeof(m[n].own_key), "%s_%s", name, what);
+	snprintf(m[n].own_help, sizeof(m[n].own_help), "%s%s%s", pre, name, post);
+	return n + 1;
+}
 
 static size_t collect(struct rasnd *d, struct metric *m)
 {
@@ -70,30 +82,27 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	G("reloads", "running", d->reload.running, "1 while a reload is building a table.");
 	G("dns", "in_flight", d->dns ? rasnd_dns_in_flight(d->dns) : 0, "DNS queries waiting for an answer.");
 	C("dns", "domain_errors", st->domain_errors, "Domain lookups answered with an error.");
-	C("upstream", "cymru", st->upstream_cymru, "Queries sent to Team Cymru: origins, AS lookups and the AS names of origins found (each try counts).");
-	struct rasnd_upstream_counters ucy;
-	memset(&ucy, 0, sizeof(ucy));
-	if (d->up_cymru)
-		rasnd_upstream_counters(d->up_cymru, &ucy);
-	C("upstream", "cymru_calls", ucy.calls, "Calls the cymru upstream made (one per distinct key flushed).");
-	C("upstream", "cymru_coalesced", ucy.coalesced, "Lookups that joined a cymru call for the same key.");
-	C("upstream", "cymru_batches", ucy.batches, "Batches the cymru upstream flushed.");
-	C("upstream", "cymru_retries", ucy.retries, "Cymru tries repeated after a failure.");
-	C("upstream", "cymru_give_ups", ucy.give_ups, "Cymru calls given up after retrying.");
-	C("upstream", "cymru_busy", ucy.busy, "Lookups answered busy: the cymru queue was full.");
-	C("upstream", "cymru_unavailable", ucy.unavailable, "Lookups answered at once: every cymru circuit open.");
-	C("upstream", "ripestat", st->upstream_ripe, "HTTP requests sent to RIPEstat (each try counts).");
-	struct rasnd_upstream_counters urp;
-	memset(&urp, 0, sizeof(urp));
-	if (d->up_ripe)
-		rasnd_upstream_counters(d->up_ripe, &urp);
-	C("upstream", "ripestat_calls", urp.calls, "Calls the ripestat upstream made (one per distinct key flushed).");
-	C("upstream", "ripestat_coalesced", urp.coalesced, "Lookups that joined a ripestat call for the same key.");
-	C("upstream", "ripestat_batches", urp.batches, "Batches the ripestat upstream flushed.");
-	C("upstream", "ripestat_retries", urp.retries, "RIPEstat tries repeated after a failure.");
-	C("upstream", "ripestat_give_ups", urp.give_ups, "RIPEstat calls given up after retrying.");
-	C("upstream", "ripestat_busy", urp.busy, "Lookups answered busy: the ripestat queue was full.");
-	C("upstream", "ripestat_unavailable", urp.unavailable, "Lookups answered at once: the ripestat circuit open.");
+	/* per source with an upstream, from the registry (daemon/runner.c) */
+	for (size_t i = 1; i <= rasnd_sources_n(); i++) {
+		const struct rasnd_source *src = rasnd_source((int)i);
+		if (!src->upstream)
+			continue;
+		struct rasnd_upstream *up = src->upstream(d);
+		struct rasnd_upstream_counters uc;
+		memset(&uc, 0, sizeof(uc));
+		if (up)
+			rasnd_upstream_counters(up, &uc);
+		const char *nm = src->name;
+		m[n] = (struct metric){ "upstream", src->name, NULL, 1, (double)(src->sent ? src->sent(d) : 0), src->sent_help };
+		n++;
+		n = per_source(m, n, nm, "calls", uc.calls, "Calls the ", " upstream made (one per distinct key flushed).");
+		n = per_source(m, n, nm, "coalesced", uc.coalesced, "Lookups that joined a ", " call for the same key.");
+		n = per_source(m, n, nm, "batches", uc.batches, "Batches the ", " upstream flushed.");
+		n = per_source(m, n, nm, "retries", uc.retries, "Tries of ", " repeated after a failure.");
+		n = per_source(m, n, nm, "give_ups", uc.give_ups, "Calls of ", " given up after retrying.");
+		n = per_source(m, n, nm, "busy", uc.busy, "Lookups answered busy: the ", " queue was full.");
+		n = per_source(m, n, nm, "unavailable", uc.unavailable, "Lookups answered at once: every ", " circuit open.");
+	}
 	struct rasnd_http_stats hs;
 	memset(&hs, 0, sizeof(hs));
 	if (d->httpc)
@@ -279,17 +288,16 @@ void rasnd_stats_json(struct rasnd *d, struct rasn_buf *b)
 		rasn_buf_addc(b, '}');
 	}
 	/* per upstream: batches, coalescing, retries by cause, breakers and their transitions */
-	const struct { const char *name; const struct rasnd_upstream *u; } ups[] = {
-		{ "cymru", d->up_cymru },
-		{ "ripestat", d->up_ripe },
-		{ "dns", d->up_dns },
-	};
 	rasn_buf_lit(b, ",\"upstreams\":{");
-	for (size_t i = 0, k = 0; i < sizeof(ups) / sizeof(ups[0]); i++) {
-		if (!ups[i].u)
+	size_t k = 0;
+	for (size_t i = 1; i <= rasnd_sources_n() + 1; i++) {
+		/* the sources' upstreams, then domain lookups' */
+		const struct rasnd_source *src = i <= rasnd_sources_n() ? rasnd_source((int)i) : NULL;
+		const struct rasnd_upstream *u = src ? (src->upstream ? src->upstream(d) : NULL) : d->up_dns;
+		if (!u)
 			continue;
-		rasn_buf_printf(b, "%s\"%s\":", k++ ? "," : "", ups[i].name);
-		rasnd_upstream_stats_json(ups[i].u, b);
+		rasn_buf_printf(b, "%s\"%s\":", k++ ? "," : "", src ? src->name : "dns");
+		rasnd_upstream_stats_json(u, b);
 	}
 	rasn_buf_lit(b, "}}");
 }

@@ -154,6 +154,48 @@ void rasn_reply_as(struct rasn_buf *b, const char *q, size_t qlen, uint32_t asn,
 	rasn_reply_close(b, source);
 }
 
+static void add_extra(struct rasn_buf *b, const struct rasn_reply_extra *x)
+{
+	static const char *const keys[] = { ",\"cc\":", ",\"registry\":", ",\"allocated\":" };
+	const char *v[] = { x->cc, x->registry, x->allocated };
+	for (size_t i = 0; i < 3; i++) {
+		if (v[i]) {
+			rasn_buf_adds(b, keys[i]);
+			rasn_buf_json_str(b, v[i], strlen(v[i]));
+		}
+	}
+}
+
+/* Take back the "}\n" the reply function closed its object with (written above: this file
+ * knows the shape), add the fields, close again. */
+static void reopen_with(struct rasn_buf *b, size_t start, const struct rasn_reply_extra *x, const char *source)
+{
+	if (b->oom || b->len < start + 2 || b->data[b->len - 1] != '\n')
+		return;
+	b->len -= 2;
+	add_extra(b, x);
+	rasn_reply_close(b, source);
+}
+
+void rasn_reply_ip_ex(struct rasn_buf *b, const char *q, size_t qlen, const struct rasn_addr *a,
+		      const struct rasn_match *m, const struct rasn_reply_extra *x, const char *source)
+{
+	size_t start = b->len;
+	rasn_reply_ip(b, q, qlen, a, m, x ? NULL : source);
+	if (x)
+		reopen_with(b, start, x, source);
+}
+
+void rasn_reply_as_ex(struct rasn_buf *b, const char *q, size_t qlen, uint32_t asn,
+		      const struct rasn_as_info *info, size_t prefixes_v4, size_t prefixes_v6,
+		      const struct rasn_reply_extra *x, const char *source)
+{
+	size_t start = b->len;
+	rasn_reply_as(b, q, qlen, asn, info, prefixes_v4, prefixes_v6, x ? NULL : source);
+	if (x)
+		reopen_with(b, start, x, source);
+}
+
 void rasn_reply_prefixes(struct rasn_buf *b, const char *q, size_t qlen, uint32_t asn,
 			 const struct rasn_as_info *info, const struct rasn_prefix *p, size_t n,
 			 const char *source)

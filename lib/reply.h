@@ -21,6 +21,17 @@ void rasn_reply_ip(struct rasn_buf *b, const char *q, size_t qlen, const struct 
 void rasn_reply_as(struct rasn_buf *b, const char *q, size_t qlen, uint32_t asn,
 		   const struct rasn_as_info *info, size_t prefixes_v4, size_t prefixes_v6,
 		   const char *source);
+/* Fields a source adds beside another's answer (Team Cymru's country, registry and allocation
+ * date on a table answer). A NULL field is left out. */
+struct rasn_reply_extra {
+	const char *cc, *registry, *allocated;
+};
+/* rasn_reply_ip and rasn_reply_as with the fields of x (NULL: none) before "source". */
+void rasn_reply_ip_ex(struct rasn_buf *b, const char *q, size_t qlen, const struct rasn_addr *a,
+		      const struct rasn_match *m, const struct rasn_reply_extra *x, const char *source);
+void rasn_reply_as_ex(struct rasn_buf *b, const char *q, size_t qlen, uint32_t asn,
+		      const struct rasn_as_info *info, size_t prefixes_v4, size_t prefixes_v6,
+		      const struct rasn_reply_extra *x, const char *source);
 void rasn_reply_prefixes(struct rasn_buf *b, const char *q, size_t qlen, uint32_t asn,
 			 const struct rasn_as_info *info, const struct rasn_prefix *p, size_t n,
 			 const char *source);

@@ -53,6 +53,36 @@ static void test_ip(void **state)
 	rasn_table_unref(t);
 }
 
+/* Fields of another source added before "source", after what the reply already holds. */
+static void test_extra(void **state)
+{
+	struct rasn_table *t = table();
+	struct rasn_buf b;
+	struct rasn_addr a;
+	struct rasn_match m;
+	rasn_buf_init(&b);
+	rasn_buf_lit(&b, "before\n");
+	assert_int_equal(rasn_addr_parse("8.8.8.8", 7, &a), 0);
+	assert_int_equal(rasn_table_lookup(t, &a, &m), 1);
+	struct rasn_reply_extra x = { "US", "arin", "1992-12-01" }, y = { NULL, "ri\"pe", "" };
+	rasn_reply_ip_ex(&b, "8.8.8.8", 7, &a, &m, &x, "table");
+	rasn_reply_ip_ex(&b, "8.8.8.8", 7, &a, &m, NULL, "cymru");
+	rasn_reply_as_ex(&b, "AS1", 3, 1, NULL, 0, 0, &y, NULL);
+	rasn_buf_addc(&b, '\0');
+	assert_string_equal(b.data,
+		"before\n"
+		"{\"query\":\"8.8.8.8\",\"type\":\"ip\",\"status\":\"ok\",\"ip\":\"8.8.8.8\",\"asn\":15169,"
+		"\"as_name\":\"Google LLC\",\"prefix\":\"8.8.8.0/24\",\"first_ip\":\"8.8.8.0\",\"last_ip\":\"8.8.8.255\","
+		"\"cc\":\"US\",\"registry\":\"arin\",\"allocated\":\"1992-12-01\",\"source\":\"table\"}\n"
+		"{\"query\":\"8.8.8.8\",\"type\":\"ip\",\"status\":\"ok\",\"ip\":\"8.8.8.8\",\"asn\":15169,"
+		"\"as_name\":\"Google LLC\",\"prefix\":\"8.8.8.0/24\",\"first_ip\":\"8.8.8.0\",\"last_ip\":\"8.8.8.255\","
+		"\"source\":\"cymru\"}\n"
+		"{\"query\":\"AS1\",\"type\":\"as\",\"status\":\"not_found\",\"asn\":1,"
+		"\"registry\":\"ri\\\"pe\",\"allocated\":\"\"}\n");
+	rasn_buf_free(&b);
+	rasn_table_unref(t);
+}
+
 static void test_error_escapes_query(void **state)
 {
 	struct rasn_buf b;
@@ -126,6 +156,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ip),
+		cmocka_unit_test(test_extra),
 		cmocka_unit_test(test_error_escapes_query),
 		cmocka_unit_test(test_org_and_prefixes),
 		cmocka_unit_test(test_cymru),
