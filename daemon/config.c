@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +16,56 @@
 #include "rasnd.h"
 #include "dnsserver.h"
 #include "rediscache.h"
+
+/* "127.0.0.1:9464" or "[::1]:9464" -> host, port. Loopback only. 0 or -1 with err. */
+int rasnd_metrics_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
+			       const char **err)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s) {
+		*err = "not HOST:PORT";
+		return -1;
+	}
+	size_t hl = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (hl < 3 || s[hl - 1] != ']') {
+			*err = "bad [IPv6]:PORT";
+			return -1;
+		}
+		s++;
+		hl -= 2;
+	}
+	if (hl >= hostlen) {
+		*err = "address too long";
+		return -1;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	char *end;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || p == 0 || p > 65535) {
+		*err = "bad port";
+		return -1;
+	}
+	*port = (unsigned)p;
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		if ((ntohl(a4.s_addr) >> 24) != 127) {
+			*err = "not a loopback address (127.0.0.0/8 or ::1)";
+			return -1;
+		}
+	} else if (inet_pton(AF_INET6, host, &a6) == 1) {
+		if (!IN6_IS_ADDR_LOOPBACK(&a6)) {
+			*err = "not a loopback address (127.0.0.0/8 or ::1)";
+			return -1;
+		}
+	} else {
+		*err = "not a numeric address";
+		return -1;
+	}
+	return 0;
+}
 
 enum ktype { K_BOOL, K_STR, K_OPTSTR, K_LOOPBACK, K_SIZE, K_MODE, K_SECONDS, K_DATASET, K_FORMAT, K_IO, K_LEVEL, K_ORDER, K_HTTPS, K_DSURL, K_ZONE, K_DNSLISTEN, K_CIDRS, K_NAMES, K_REDIS };
 

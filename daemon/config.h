@@ -101,6 +101,10 @@ void rasnd_config_free(struct rasnd_config *c);
  * Returns 0, or -1 with "file:line: message" in err. */
 int rasnd_config_load(struct rasnd_config *c, const char *path, int must_exist, char *err, size_t errlen);
 
+/* [metrics] listen: "127.0.0.1:9464" or "[::1]:9464" -> host, port. Loopback only. 0 or -1
+ * with err. */
+int rasnd_metrics_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port, const char **err);
+
 /* Replace the dataset list with one path (first call) or add one (later calls). */
 int rasnd_config_set_string(char **slot, const char *value);
 

@@ -19,6 +19,8 @@
 #include "srccymru.h"
 #include "srctable.h"
 #include "upstream.h"
+#include "clock.h"
+#include "session.h"
 
 #define DOMAIN_MAX_ADDRS 64
 

@@ -25,6 +25,13 @@
 #include "cache.h"
 #include "dnsserver.h"
 #include "rediscache.h"
+#include "clock.h"
+#include "metrics_http.h"
+#include "query.h"
+#include "refresh.h"
+#include "reload.h"
+#include "server.h"
+#include "session.h"
 
 #include <sys/random.h>
 
@@ -375,6 +382,7 @@ int main(int argc, char **argv)
 		log_err("cannot set up reloading");
 		goto out;
 	}
+	d.proto = &rasnd_query_proto;
 	if (rasnd_server_listen(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;

@@ -12,6 +12,11 @@
 #include "reply.h"
 #include "runner.h"
 #include "srctable.h"
+#include "query.h"
+#include "refresh.h"
+#include "reload.h"
+#include "session.h"
+#include "stats.h"
 
 static const char help_text[] =
 	"rasnd " RASN_VERSION " answers one request per line, one JSON reply line each, in order.\n"
@@ -473,3 +478,8 @@ void rasnd_query_long_line(struct rasnd_session *s, const char *line, size_t len
 	rasn_reply_error(rasnd_session_outbuf(s), line, len < 64 ? len : 64, "invalid", msg);
 }
 
+const struct rasnd_proto rasnd_query_proto = {
+	rasnd_query_lines,
+	rasnd_query_line,
+	rasnd_query_long_line,
+};

@@ -1,5 +1,6 @@
-/* rasnd's shared declarations (private to daemon/): the daemon object that the loop owns and
- * passes to every component, the session (one client connection) and the stats counters. */
+/* rasnd's shared types (private to daemon/): the daemon object that the loop owns and passes
+ * to every component, the session (one client connection), the reply slot and the stats
+ * counters. Types only: each module's functions are in its own header. */
 #ifndef RASND_RASND_H
 #define RASND_RASND_H
 
@@ -56,6 +57,21 @@ struct rasnd_slot {
 	 * domain). rasnd_slot_complete() hands it to on_done, whose owner frees it. */
 	void (*on_done)(struct rasnd_slot *slot);
 	void *owner;
+};
+
+/* One request line of a session. */
+struct rasnd_line {
+	const char *p;
+	size_t len;      /* without LF (and CR); > RASN_LINE_MAX: over-long, answered as such */
+};
+
+/* A protocol: what a session's request lines get (daemon/query.c: the NDJSON protocol and
+ * the Cymru bulk block). Sessions call it through d->proto, so they do not depend on it. */
+struct rasnd_proto {
+	/* answer lines in order; returns how many were consumed (fewer when one set a barrier) */
+	size_t (*lines)(struct rasnd_session *s, const struct rasnd_line *ln, size_t n);
+	void (*line)(struct rasnd_session *s, const char *line, size_t len);
+	void (*long_line)(struct rasnd_session *s, const char *line, size_t len);
 };
 
 struct rasnd_session {
@@ -120,6 +136,7 @@ struct rasnd {
 	size_t opt_n_datasets;
 	int opt_verbose;
 
+	const struct rasnd_proto *proto; /* what sessions' lines get (daemon/query.h) */
 	struct rasn_table *table;
 	double table_loaded_at;       /* unix seconds */
 	double last_load_ms;
@@ -152,73 +169,7 @@ struct rasnd {
 	struct timespec started;      /* monotonic */
 };
 
-/* server.c */
-int rasnd_server_listen(struct rasnd *d, char *err, size_t errlen);
-void rasnd_server_close(struct rasnd *d);
-void rasnd_server_drain(struct rasnd *d);
-void rasnd_server_maybe_exit(struct rasnd *d);
-
-/* session.c */
-void rasnd_session_new(struct rasnd *d, int fd);
-void rasnd_session_close(struct rasnd_session *s);
-struct rasn_buf *rasnd_session_outbuf(struct rasnd_session *s);
-/* A reply slot that completes later. A barrier holds back the session's later requests
- * until it completes (reload: what follows must see the new table). */
-struct rasnd_slot *rasnd_session_slot(struct rasnd_session *s, const char *q, size_t qlen, int barrier);
-void rasnd_slot_complete(struct rasnd_slot *slot);
-void rasnd_session_drain_check(struct rasnd_session *s);
-/* No more lines are parsed for now: a barrier is pending, or the client has as many
- * answers outstanding as [server] max_pending allows (upstream work stays bounded). */
-int rasnd_session_stalled(const struct rasnd_session *s);
-
-/* query.c */
-struct rasnd_line {
-	const char *p;
-	size_t len;      /* without LF (and CR); > RASN_LINE_MAX: over-long, answered as such */
-};
-/* Answer lines in order; runs of address lines share one batched table lookup. Returns how
- * many were consumed: fewer than n when one of them set a barrier (the rest must wait). */
-size_t rasnd_query_lines(struct rasnd_session *s, const struct rasnd_line *ln, size_t n);
-void rasnd_query_line(struct rasnd_session *s, const char *line, size_t len);
-void rasnd_query_long_line(struct rasnd_session *s, const char *line, size_t len);
-
-/* stats.c */
-void rasnd_stats_json(struct rasnd *d, struct rasn_buf *b);
-/* The Prometheus text format, ending in "# EOF" (the reply's end on the query socket). */
-void rasnd_stats_prometheus(struct rasnd *d, struct rasn_buf *b);
-
-/* reload.c */
-int rasnd_reload_init(struct rasnd *d);
-void rasnd_reload_free(struct rasnd *d);
-/* Start a reload (or queue one after the running one); slot may be NULL (SIGHUP). */
-void rasnd_reload_start(struct rasnd *d, struct rasnd_slot *slot);
-/* Build a table from these files (copied) off the loop; on the loop, check(d, table) (NULL:
- * none) may refuse a table that built (nonzero, with err), then the table is swapped in (if
- * it built and was not refused) and done(d, table or NULL, ok, err) runs (it may rename the
- * table's files); no reload slot is answered. Returns 0, -EBUSY (a reload is running) or
- * -ENOMEM. */
-int rasnd_reload_start_files(struct rasnd *d, char *const *paths, size_t n,
-			     int (*check)(struct rasnd *d, const struct rasn_table *t, char *err, size_t errlen),
-			     void (*done)(struct rasnd *d, struct rasn_table *t, int ok, const char *err));
-/* Synchronous load at start-up. Returns 0 or -1 with err. */
-int rasnd_load_initial(struct rasnd *d, char *err, size_t errlen);
-
-/* refresh.c: [dataset] url, fetched with conditional GETs, parsed off the loop, swapped in */
-int rasnd_refresh_init(struct rasnd *d, char *err, size_t errlen);
-void rasnd_refresh_free(struct rasnd *d);
-/* Fetch now; slot (may be NULL) is answered when the run ends. */
-void rasnd_refresh_start(struct rasnd *d, struct rasnd_slot *slot);
-void rasnd_refresh_stats_json(struct rasnd *d, struct rasn_buf *b);
-
-/* metrics_http.c: GET /metrics on a loopback address, when [metrics] listen is set */
-int rasnd_metrics_start(struct rasnd *d, char *err, size_t errlen);
-void rasnd_metrics_stop(struct rasnd *d);
-int rasnd_metrics_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port, const char **err);
-
-/* READY=1 with a STATUS line describing the table (sd_notify). */
-void rasnd_notify_ready(struct rasnd *d);
-
-double rasnd_now_unix(void);
-double rasnd_uptime(struct rasnd *d);
+/* The functions are declared per module: server.h, session.h, query.h, stats.h, reload.h,
+ * refresh.h, metrics_http.h, clock.h (scripts/check-layering keeps it so). */
 
 #endif

@@ -24,6 +24,7 @@
 #include "rasnd.h"
 #include "rediscache.h"
 #include "rediscodec.h"
+#include "clock.h"
 
 #define SCHEMA "v1:"            /* in every key: a new layout of keys or values gets v2: */
 #define BATCH_MAX 128           /* lookups per MGET */

@@ -22,6 +22,11 @@
 #include "log.h"
 #include "rasnd.h"
 #include "reply.h"
+#include "clock.h"
+#include "refresh.h"
+#include "reload.h"
+#include "lifecycle.h"
+#include "session.h"
 
 #define VALIDATOR_MAX 256
 

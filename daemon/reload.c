@@ -17,26 +17,16 @@
 #include "reply.h"
 #include "sdnotify.h"
 #include "snapshot.h"
-
-double rasnd_now_unix(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "clock.h"
+#include "reload.h"
+#include "lifecycle.h"
+#include "session.h"
 
 static double mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-double rasnd_uptime(struct rasnd *d)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)(ts.tv_sec - d->started.tv_sec) + (double)(ts.tv_nsec - d->started.tv_nsec) / 1e9;
 }
 
 /* [dataset] snapshot: the table's image in the state directory; NULL when off. */

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "reply.h"
 #include "runner.h"
+#include "session.h"
 
 /* The registry. A source is one file (daemon/srcNAME.c) defining its struct rasnd_source; its
  * id is its place here (config.h's RASND_SRC_ values name the first three). */

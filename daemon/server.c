@@ -14,6 +14,9 @@
 #include "log.h"
 #include "rasnd.h"
 #include "sdnotify.h"
+#include "lifecycle.h"
+#include "server.h"
+#include "session.h"
 
 static void accept_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -210,10 +213,4 @@ void rasnd_server_drain(struct rasnd *d)
 		rasnd_session_drain_check(s);
 	}
 	rasnd_server_maybe_exit(d);
-}
-
-void rasnd_server_maybe_exit(struct rasnd *d)
-{
-	if (d->draining && d->n_sessions == 0 && !d->reload.running)
-		event_base_loopexit(d->base, NULL);
 }

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "lifecycle.h"
 #include "rasnd.h"
+#include "session.h"
 
 static void session_read_cb(evutil_socket_t fd, short what, void *arg);
 static void session_write_cb(evutil_socket_t fd, short what, void *arg);
@@ -201,7 +203,7 @@ static void process_lines_inner(struct rasnd_session *s)
 		}
 		if (n == 0)
 			break;
-		size_t used = rasnd_query_lines(s, ln, n);
+		size_t used = s->d->proto->lines(s, ln, n);
 		if (used < n) {
 			p = (char *)ln[used].p; /* the first line not answered yet */
 			break;
@@ -224,9 +226,9 @@ static void process_lines_inner(struct rasnd_session *s)
 			if (p[len - 1] == '\r')
 				len--;
 			if (len > RASN_LINE_MAX)
-				rasnd_query_long_line(s, p, len);
+				s->d->proto->long_line(s, p, len);
 			else
-				rasnd_query_line(s, p, len);
+				s->d->proto->line(s, p, len);
 		}
 		s->in_len = 0;
 		return;
@@ -238,7 +240,7 @@ static void process_lines_inner(struct rasnd_session *s)
 	/* A partial line longer than the limit (plus room for CR) cannot become valid: answer it
 	 * now and skip the rest of it, so a client cannot make us buffer without bound. */
 	if (rest > RASN_LINE_MAX + 1) {
-		rasnd_query_long_line(s, p, rest);
+		s->d->proto->long_line(s, p, rest);
 		s->discarding = 1;
 		s->in_len = 0;
 		return;

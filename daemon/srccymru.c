@@ -36,6 +36,7 @@
 #include "srccymru.h"
 #include "upcache.h"
 #include "upstream.h"
+#include "clock.h"
 
 /* What the cache keeps of an answer: daemon/upcache.h, the same bytes as RIPEstat's. */
 _Static_assert(RASN_CYMRU_MAX_ORIGINS == RASND_UPCACHE_ORIGINS, "cache entry and Cymru origins differ");

@@ -27,6 +27,8 @@
 #include "rediscache.h"
 #include "upcache.h"
 #include "upstream.h"
+#include "clock.h"
+#include "session.h"
 
 #define KEY_ADDR_LEN (2 + sizeof(rasn_u128))
 #define ORG_TEXT_MAX 200

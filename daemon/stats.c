@@ -17,6 +17,9 @@
 #include "dnsserver.h"
 #include "metrics.h"
 #include "runner.h"
+#include "clock.h"
+#include "refresh.h"
+#include "stats.h"
 
 struct metric {
 	const char *group;  /* JSON object; NULL: top level */

@@ -5,6 +5,7 @@
 #include "cache.h"
 #include "rasnd.h"
 #include "upcache.h"
+#include "clock.h"
 
 static uint64_t now_ms(void)
 {

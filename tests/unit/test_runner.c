@@ -14,6 +14,7 @@
 #include "log.h"
 #include "reply.h"
 #include "runner.h"
+#include "session.h"
 
 /* ---- what the runner links against: the slot's completion and the logger ---- */
 

@@ -1,0 +1,13 @@
+/* The listening socket: listen, accept, drain on shutdown (server.c). */
+#ifndef RASND_SERVER_H
+#define RASND_SERVER_H
+
+#include <stddef.h>
+
+#include "rasnd.h"
+
+int rasnd_server_listen(struct rasnd *d, char *err, size_t errlen);
+void rasnd_server_close(struct rasnd *d);
+void rasnd_server_drain(struct rasnd *d);
+
+#endif
