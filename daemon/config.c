@@ -16,6 +16,7 @@
 #include "rasnd.h"
 #include "dnsserver.h"
 #include "rediscache.h"
+#include "runner.h"
 
 /* "127.0.0.1:9464" or "[::1]:9464" -> host, port. Loopback only. 0 or -1 with err. */
 int rasnd_metrics_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
@@ -207,6 +208,8 @@ static void *p_of(struct rasnd_config *c, const struct key *k)
 }
 
 /* Sets one key from text. Returns NULL or an error message. */
+static const char unknown_source[] = "unknown source";
+
 static const char *set_key(struct rasnd_config *c, const struct key *k, const char *v, int *datasets_reset)
 {
 	char *p = (char *)c + k->off, *end;
@@ -361,15 +364,10 @@ static const char *set_key(struct rasnd_config *c, const struct key *k, const ch
 			return "too long";
 		snprintf(tmp, sizeof(tmp), "%s", v);
 		for (char *tok = strtok_r(tmp, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-			int src;
-			if (strcmp(tok, "table") == 0)
-				src = RASND_SRC_TABLE;
-			else if (strcmp(tok, "cymru") == 0)
-				src = RASND_SRC_CYMRU;
-			else if (strcmp(tok, "ripestat") == 0)
-				src = RASND_SRC_RIPE;
-			else
-				return "unknown source (known: table, cymru, ripestat; or auto alone)";
+			/* the names of the registry (daemon/runner.c), in lower case as documented */
+			int src = rasnd_source_find(tok, strlen(tok));
+			if (!src || strcmp(tok, rasnd_source(src)->name) != 0)
+				return unknown_source; /* on_key lists the known ones */
 			for (int m = 0; m < n; m++)
 				if (c->order_src[m] == src)
 					return "a source is listed twice";
@@ -539,6 +537,18 @@ static int on_key(void *ud, const char *section, const char *name, const char *v
 		if (strcmp(section, keys[i].section) || strcmp(name, keys[i].name))
 			continue;
 		const char *e = set_key(p->c, &keys[i], value, &p->datasets_reset);
+		if (e == unknown_source) {
+			char known[160];
+			size_t kn = 0;
+			known[0] = '\0';
+			for (size_t k = 1; k <= rasnd_sources_n() && kn < sizeof(known); k++)
+				kn += (size_t)snprintf(known + kn, sizeof(known) - kn, "%s%s", k > 1 ? ", " : "",
+						       rasnd_source((int)k)->name);
+			snprintf(p->err, p->errlen, "[%s] %s = %s: %s (known: %s; or auto alone)", section, name, value, e,
+				 known);
+			p->failed = 1;
+			return 0;
+		}
 		if (e) {
 			snprintf(p->err, p->errlen, "[%s] %s = %s: %s", section, name, value, e);
 			p->failed = 1;

@@ -199,23 +199,24 @@ class Server:
         self.stop()
 
 
-def rasnd_argv(sock, extra_conf="", state_dir=None):
+def rasnd_argv(sock, extra_conf="", state_dir=None, program=None):
     # A benchmark must not retune this machine's kernel (rasnd raises sysctls when run as
     # root unless [sysctl] apply = no), nor send DNS anywhere but loopback (the system's
     # resolver is not ours: a closed loopback port unless the benchmark brings a server).
-    conf = os.path.join(os.path.dirname(sock), "bench-rasnd.conf")
+    conf = os.path.join(os.path.dirname(sock), os.path.basename(sock)[:-len(".sock")] + "-bench.conf")
     with open(conf, "w") as f:
         f.write("[sysctl]\napply = no\n" + (extra_conf or "[dns]\nservers = 127.0.0.1:1\n"))
     state_dir = state_dir or os.path.join(os.path.dirname(sock), "state")
-    argv = [binary("daemon/rasnd"), "-c", conf, "-s", sock, "-S", state_dir]
+    argv = [program or binary("daemon/rasnd"), "-c", conf, "-s", sock, "-S", state_dir]
     for f in datasets():
         argv += ["-d", f]
     return argv
 
 
-def start_rasnd(workdir, name="rasnd", extra_conf="", state_dir=None):
+def start_rasnd(workdir, name="rasnd", extra_conf="", state_dir=None, program=None):
+    """program: another rasnd binary (an A/B against another build); default this build's."""
     sock = os.path.join(workdir, name + ".sock")
-    return Server(rasnd_argv(sock, extra_conf, state_dir), sock, "ready", os.path.join(workdir, name + ".log"))
+    return Server(rasnd_argv(sock, extra_conf, state_dir, program), sock, "ready", os.path.join(workdir, name + ".log"))
 
 
 def query(sock, line, timeout=10):
