@@ -8,9 +8,10 @@
 #define RASND_MAX_DATASETS 16
 #define RASND_MAX_DNSS_LISTEN 8
 
-/* The sources of [lookup] order. */
+/* The sources of [lookup] order: ids in the registry of daemon/runner.c, which holds at most
+ * RASND_ORDER_MAX (each is listed once). */
 enum { RASND_SRC_TABLE = 1, RASND_SRC_CYMRU = 2, RASND_SRC_RIPE = 3 };
-#define RASND_ORDER_MAX 3
+#define RASND_ORDER_MAX 8
 
 struct rasnd_config {
 	/* [server] */

@@ -29,9 +29,33 @@ static const char help_text[] =
 	"  ping | stats | help | reload       liveness, counters, this text, reload the dataset\n"
 	"  refresh                            fetch [dataset] url now (conditional GET), swap in what changed\n"
 	"  stats prometheus                   counters in the Prometheus text format, ending in # EOF\n"
-	"  begin ... end                      Team Cymru bulk block (text rows)\n"
-	"  QUERY @SOURCE                      ask one source only: table; cymru (addresses, AS numbers);\n"
-	"                                     ripestat (addresses, AS numbers, prefixes ASn, org TEXT)\n";
+	"  begin ... end                      Team Cymru bulk block (text rows)\n";
+
+/* help_text's last line: the sources of the registry, each with what it answers asked alone,
+ * wrapped under the text column. */
+static void help_sources(struct rasn_buf *b)
+{
+	static const char head[] = "  QUERY @SOURCE                      ask one source only:";
+	const size_t indent = 37, width = 100;
+	size_t col = sizeof(head) - 1;
+	rasn_buf_add(b, head, col);
+	for (size_t i = 1; i <= rasnd_sources_n(); i++) {
+		const struct rasnd_source *src = rasnd_source((int)i);
+		const char *what = src->help ? src->help : src->name;
+		size_t n = strlen(what) + (i < rasnd_sources_n());
+		if (col + 1 + n > width) {
+			rasn_buf_addc(b, '\n');
+			for (col = 0; col < indent - 1; col++)
+				rasn_buf_addc(b, ' ');
+		}
+		rasn_buf_addc(b, ' ');
+		rasn_buf_adds(b, what);
+		if (i < rasnd_sources_n())
+			rasn_buf_addc(b, ';');
+		col += 1 + n;
+	}
+	rasn_buf_addc(b, '\n');
+}
 
 static const char *const source_table = "table";
 
@@ -432,7 +456,17 @@ static void dispatch(struct rasnd_session *s, const char *line, size_t len, stru
 	case RASN_Q_HELP:
 		rasn_reply_open(b, line, len, "help", "ok");
 		rasn_buf_lit(b, ",\"help\":");
-		rasn_buf_json_str(b, help_text, sizeof(help_text) - 1);
+		{
+			struct rasn_buf h;
+			rasn_buf_init(&h);
+			rasn_buf_add(&h, help_text, sizeof(help_text) - 1);
+			help_sources(&h);
+			if (h.oom)
+				rasn_buf_json_str(b, help_text, sizeof(help_text) - 1);
+			else
+				rasn_buf_json_str(b, h.data, h.len);
+			rasn_buf_free(&h);
+		}
 		rasn_reply_close(b, NULL);
 		break;
 	case RASN_Q_STATS:

@@ -160,6 +160,7 @@ struct rasnd {
 	struct rasnd_upstream *up_cymru; /* Team Cymru's origin and AS queries; NULL without DNS */
 	struct rasnd_upstream *up_ripe;
 	struct rasnd_upstream *up_dns;   /* domain lookups (A, AAAA); shares up_cymru's breakers */
+	void *source_state[RASND_ORDER_MAX + 1]; /* a source's own state, by id (daemon/source.h) */
 	struct rasnd_refresh *refresh; /* [dataset] url: NULL when none */
 	struct rasnd_dnsserver *dnsserver; /* [dns_server]: NULL when off */
 	struct event *cache_sweep;

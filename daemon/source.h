@@ -61,6 +61,7 @@ struct rasnd_source {
 	unsigned order;               /* what it answers in [lookup] order: RASND_ANS_IP | _AS */
 	unsigned asked;               /* what "QUERY @name" may ask it */
 	const char *asked_error;      /* the error reply for anything else asked with @name */
+	const char *help;             /* its entry in `help`: "name (what it answers asked alone)" */
 	/* set-up and teardown on the loop's thread (NULL: none); a failed init leaves the source
 	 * answering errors, the daemon runs on */
 	int (*init)(struct rasnd *d, char *err, size_t errlen);

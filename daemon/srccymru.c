@@ -784,6 +784,7 @@ const struct rasnd_source rasnd_source_cymru = {
 	.order = RASND_ANS_IP | RASND_ANS_AS,
 	.asked = RASND_ANS_IP | RASND_ANS_AS,
 	.asked_error = "@cymru answers addresses and AS numbers",
+	.help = "cymru (addresses, AS numbers)",
 	.ip = cymru_ip,
 	.as = cymru_as,
 	.upstream = cymru_upstream,

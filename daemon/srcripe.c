@@ -811,6 +811,7 @@ const struct rasnd_source rasnd_source_ripestat = {
 	.order = RASND_ANS_IP | RASND_ANS_AS,
 	.asked = RASND_ANS_IP | RASND_ANS_AS | RASND_ANS_PREFIXES | RASND_ANS_ORG,
 	.asked_error = "@ripestat answers addresses, AS numbers, prefixes and org",
+	.help = "ripestat (addresses, AS numbers, prefixes ASn, org TEXT)",
 	.init = ripe_init,
 	.free = ripe_free,
 	.ip = ripe_ip,
