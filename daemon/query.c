@@ -100,8 +100,10 @@ static int check_source(struct rasnd_session *s, const struct rasn_request *r, c
 	char msg[320];
 	if (!src)
 		snprintf(msg, sizeof(msg), "unknown source (available: %s)", known);
+	else if (!src->asked_error)
+		snprintf(msg, sizeof(msg), "@%s does not answer %s requests", src->name, rasn_qtype_name(r->type));
 	rasn_reply_error(rasnd_session_outbuf(s), q, qlen, rasn_qtype_name(r->type),
-			 src ? src->asked_error : msg);
+			 src && src->asked_error ? src->asked_error : msg);
 	return 0;
 }
 
@@ -163,7 +165,10 @@ static void do_as(struct rasnd_session *s, struct rasn_buf *b, const struct rasn
 		struct rasnd_slot *slot = async_slot(s, q, qlen, prefixes ? "prefixes" : "as");
 		if (!slot)
 			return;
-		if (prefixes)
+		if (prefixes && !rasnd_source(src)->prefixes) { /* `asked` says it does: a bug of the source */
+			rasn_reply_error(&slot->reply, q, qlen, "prefixes", "the source does not answer this");
+			rasnd_slot_complete(slot);
+		} else if (prefixes)
 			rasnd_source(src)->prefixes(s->d, slot, r->asn);
 		else if (order)
 			rasnd_order_as(s->d, slot, r->asn, 0);
@@ -200,8 +205,12 @@ static void do_org(struct rasnd_session *s, struct rasn_buf *b, const struct ras
 {
 	if (src != RASND_SRC_TABLE) {
 		struct rasnd_slot *slot = async_slot(s, q, qlen, "org");
-		if (slot)
+		if (slot && !rasnd_source(src)->org) { /* `asked` says it does: a bug of the source */
+			rasn_reply_error(&slot->reply, q, qlen, "org", "the source does not answer this");
+			rasnd_slot_complete(slot);
+		} else if (slot) {
 			rasnd_source(src)->org(s->d, slot, r->arg, r->arg_len);
+		}
 		return;
 	}
 	size_t cap = s->d->cfg.org_max_results;
