@@ -373,17 +373,19 @@ static void flush_ips(struct rasnd_session *s, struct pending_ips *p)
 	struct rasn_match m[RASN_LOOKUP_BATCH];
 	int found[RASN_LOOKUP_BATCH];
 	rasn_table_lookup_batch(s->d->table, p->addr, p->n, m, found);
+	/* what the order does with an address, once per batch (the config is the same for all) */
+	int alone = rasnd_order_table_alone(&s->d->cfg, 0), more = rasnd_order_next(&s->d->cfg, 0) >= 0;
 	for (size_t k = 0; k < p->n; k++) {
 		if (found[k])
 			s->d->stats.table_hits++;
 		else
 			s->d->stats.table_misses++;
-		if (!p->explicit_table[k] && !rasnd_order_table_alone(&s->d->cfg, 0)) {
+		if (!p->explicit_table[k] && !alone) {
 			/* Cymru enriches what the table answers and answers what it lacks */
 			ask_order_ip(s, &p->addr[k], p->line[k], p->len[k], 0);
 			continue;
 		}
-		if (!p->explicit_table[k] && !found[k] && rasnd_order_next(&s->d->cfg, 0) >= 0) {
+		if (!p->explicit_table[k] && !found[k] && more) {
 			ask_order_ip(s, &p->addr[k], p->line[k], p->len[k], 1);
 			continue;
 		}
