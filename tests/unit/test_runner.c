@@ -285,6 +285,34 @@ static void test_as(void **state)
 	free(s);
 }
 
+/* AS lookups hand on as addresses do; a position past the order's end is the table's. */
+static void test_as_hand_on(void **state)
+{
+	(void)state;
+	order(RASND_SRC_RIPE, RASND_SRC_CYMRU, RASND_SRC_TABLE);
+	ripe_script.found = RASND_FAILED;
+	cymru_script.found = RASND_NONE;
+	struct rasnd_slot *s = slot_for("AS15169");
+	rasnd_order_as(&d, s, 15169, 0);
+	assert_true(s->done);
+	rasn_buf_addc(&s->reply, '\0');
+	assert_non_null(strstr(s->reply.data, "\"as_name\":\"Google LLC\""));
+	assert_non_null(strstr(s->reply.data, "\"source\":\"table\"}\n"));
+	assert_null(strstr(s->reply.data, "ripestat:"));
+	assert_int_equal(ripe_script.asked, 1);
+	assert_int_equal(cymru_script.asked, 1);
+	rasn_buf_free(&s->reply);
+	rasn_buf_init(&s->reply);
+	s->done = 0;
+	rasnd_order_as(&d, s, 64999, 3); /* past the end: the table answers, nobody else */
+	assert_true(s->done);
+	rasn_buf_addc(&s->reply, '\0');
+	assert_non_null(strstr(s->reply.data, "\"status\":\"not_found\""));
+	assert_int_equal(ripe_script.asked, 1);
+	rasn_buf_free(&s->reply);
+	free(s);
+}
+
 /* "QUERY @name": that source's reply, whatever the order says. */
 static void test_by_name(void **state)
 {
@@ -315,6 +343,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enrich, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_as, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_as_hand_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_by_name, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
