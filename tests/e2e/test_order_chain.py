@@ -159,6 +159,22 @@ def test_without_the_table_the_last_upstream_has_the_last_word(tmp_path):
         print(f"both open: answered in {took * 1e3:.2f} ms")
 
 
+def test_without_an_https_client_ripestat_fails_and_hands_on(tmp_path):
+    """The HTTPS client is the daemon's (daemon/main.c): one that cannot be made (a CA file
+    that does not load) leaves the ripestat source in place answering an error, which the
+    order hands on to the table; asked alone it is the reply. (Before, the source had no
+    upstream then, and a lookup reached a NULL one.)"""
+    cfg = f"[lookup]\norder = ripestat table\n[http]\nca_file = {tmp_path / 'no-such-ca.pem'}\n"
+    with harness.Rasnd(tmp_path / "d", config_text=cfg) as d:
+        assert "RIPEstat and dataset refresh are off" in d.stderr_text()
+        r = d.query([TABLE_ONLY[0], f"{TABLE_ONLY[0]} @ripestat", "AS15169 @ripestat"])
+        assert (r[0]["status"], r[0]["source"], r[0]["asn"]) == ("ok", "table", REF.lookup(TABLE_ONLY[0])["asn"]), r[0]
+        for x in r[1:]:
+            assert x["status"] == "error" and "no HTTPS client" in x["error"], x
+        st = stats(d)
+        assert st["upstreams"]["ripestat"]["calls"] >= 1 and st["upstream"]["ripestat"] == 0, st["upstream"]
+
+
 def test_check_config_takes_both_upstreams_and_refuses_repeats(tmp_path):
     c = tmp_path / "c.conf"
     for order, why in [("cymru ripestat table", None), ("table, ripestat, cymru", None),
