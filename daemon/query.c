@@ -77,6 +77,8 @@ static unsigned asked_of(enum rasn_qtype t)
 		return RASND_ANS_PREFIXES;
 	case RASN_Q_ORG:
 		return RASND_ANS_ORG;
+	case RASN_Q_DOMAIN:
+		return RASND_ANS_DOMAIN;
 	default:
 		return 0;
 	}

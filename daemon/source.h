@@ -19,6 +19,7 @@ enum {
 	RASND_ANS_AS = 2,
 	RASND_ANS_PREFIXES = 4,
 	RASND_ANS_ORG = 8,
+	RASND_ANS_DOMAIN = 16,  /* "domain NAME @name": each address of the name from this source */
 };
 
 /* How a source's lookup ended (the continuation's argument). */

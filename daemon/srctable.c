@@ -83,7 +83,7 @@ static void table_as(struct rasnd_lookup *lk)
 const struct rasnd_source rasnd_source_table = {
 	.name = "table",
 	.order = RASND_ANS_IP | RASND_ANS_AS,
-	.asked = RASND_ANS_IP | RASND_ANS_AS | RASND_ANS_PREFIXES | RASND_ANS_ORG,
+	.asked = RASND_ANS_IP | RASND_ANS_AS | RASND_ANS_PREFIXES | RASND_ANS_ORG | RASND_ANS_DOMAIN,
 	.ip = table_ip,
 	.as = table_as,
 };
