@@ -487,7 +487,7 @@ void rasnd_refresh_stats_json(struct rasnd *d, struct rasn_buf *b)
 		rasn_buf_lit(b, "null");
 		return;
 	}
-	rasn_buf_printf(b, "{\"urls\":%zu,\"every_s\":%zu,\"running\":%s,\"runs\":%llu,\"not_modified\":%llu,"
+	rasn_buf_printf(b, "{\"urls\":%zu,\"every_seconds\":%zu,\"running\":%s,\"runs\":%llu,\"not_modified\":%llu,"
 			   "\"downloaded\":%llu,\"download_errors\":%llu,\"swapped\":%llu,\"rejected\":%llu,"
 			   "\"refused_shrink\":%llu,\"rename_errors\":%llu,\"max_shrink\":%zu,"
 			   "\"last_run_at\":%.3f,\"last_ok_at\":%.3f,\"last_error\":",

@@ -34,7 +34,7 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	size_t n = 0;
 #define C(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 1, (double)(v), h }
 #define G(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 0, (double)(v), h }
-	G(NULL, "uptime_s", rasnd_uptime(d), "Seconds since rasnd started.");
+	G(NULL, "uptime_seconds", rasnd_uptime(d), "Seconds since rasnd started.");
 	G("connections", "current", d->n_sessions, "Clients connected now.");
 	G("connections", "peak", st->conns_peak, "Most clients connected at once since start-up.");
 	C("connections", "accepted", st->conns_accepted, "Client connections accepted.");
@@ -61,7 +61,7 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	G("table", "names", ti.names, "Distinct AS names in the table.");
 	G("table", "bytes", ti.bytes, "Memory held by the table.");
 	G("table", "loaded_at", d->table_loaded_at, "Unix time the table was loaded.");
-	G("table", "load_ms", d->last_load_ms, "Milliseconds the last load took.");
+	G("table", "load_seconds", d->last_load_ms / 1000.0, "Seconds the last load took.");
 	G("table", "from_snapshot", ti.from_snapshot, "1 when the table was read from its snapshot image, 0 when parsed from the files.");
 	C("reloads", "ok", st->reloads_ok, "Reloads that swapped in a new table.");
 	C("reloads", "failed", st->reloads_failed, "Reloads that failed (the old table stayed).");
@@ -274,7 +274,7 @@ static const struct rasnd_prom_desc nested[] = {
 	{ "table.files[].skipped", RASND_PROM_GAUGE, "Rows skipped on purpose (ASN 0) in a dataset file." },
 	{ "reloads.last_error", RASND_PROM_SKIP },  /* a text for humans; reloads.failed counts */
 	{ "reloads.refresh.urls", RASND_PROM_GAUGE, "Dataset files refreshed from a URL." },
-	{ "reloads.refresh.every_s", RASND_PROM_GAUGE, "Seconds between dataset refreshes (0: on request only)." },
+	{ "reloads.refresh.every_seconds", RASND_PROM_GAUGE, "Seconds between dataset refreshes (0: on request only)." },
 	{ "reloads.refresh.running", RASND_PROM_GAUGE, "1 while a dataset refresh runs." },
 	{ "reloads.refresh.runs", RASND_PROM_COUNTER, "Dataset refreshes run." },
 	{ "reloads.refresh.not_modified", RASND_PROM_COUNTER, "Refresh downloads answered 304 Not Modified." },
@@ -333,7 +333,7 @@ static const struct rasnd_prom_desc nested[] = {
 	{ "upstreams.*.endpoints", RASND_PROM_LIST, NULL, NULL, { "name=endpoint" } },
 	{ "upstreams.*.endpoints[].state", RASND_PROM_ENUM, "Circuit breaker state of an endpoint (1 for the current one).",
 	  "state", .values = breaker_states },
-	{ "upstreams.*.endpoints[].open_remaining_ms", RASND_PROM_GAUGE, "Milliseconds an open circuit stays open." },
+	{ "upstreams.*.endpoints[].open_remaining_seconds", RASND_PROM_GAUGE, "Seconds an open circuit stays open." },
 	{ "upstreams.*.endpoints[].allowed", RASND_PROM_COUNTER, "Calls the endpoint's breaker let through." },
 	{ "upstreams.*.endpoints[].rejected", RASND_PROM_COUNTER, "Calls the endpoint's breaker refused." },
 	{ "upstreams.*.endpoints[].successes", RASND_PROM_COUNTER, "Successes reported to the endpoint's breaker." },

@@ -662,10 +662,10 @@ void rasnd_upstream_stats_json(const struct rasnd_upstream *u, struct rasn_buf *
 		size_t nt = rasn_breaker_transitions(br, t, RASN_BREAKER_LOG);
 		rasn_buf_printf(b, "%s{\"name\":", i ? "," : "");
 		rasn_buf_json_str(b, u->set->eps[i].name, strlen(u->set->eps[i].name));
-		rasn_buf_printf(b, ",\"state\":\"%s\",\"open_remaining_ms\":%llu,\"allowed\":%llu,\"rejected\":%llu,"
+		rasn_buf_printf(b, ",\"state\":\"%s\",\"open_remaining_seconds\":%.3f,\"allowed\":%llu,\"rejected\":%llu,"
 				"\"successes\":%llu,\"failures\":%llu,\"late_results\":%llu,\"opened\":%llu,"
 				"\"transitions_total\":%llu,\"transitions\":[",
-				rasn_breaker_state_name(st), (unsigned long long)rasn_breaker_open_remaining(br, now),
+				rasn_breaker_state_name(st), (double)rasn_breaker_open_remaining(br, now) / 1000.0,
 				(unsigned long long)s.allowed, (unsigned long long)s.rejected,
 				(unsigned long long)s.successes, (unsigned long long)s.failures,
 				(unsigned long long)s.late_results, (unsigned long long)s.opened,

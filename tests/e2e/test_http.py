@@ -683,7 +683,7 @@ def test_periodic_refresh_runs_on_its_own(tmp_path):
             st = wait_stat(d, lambda s: s["reloads"]["refresh"]["runs"] >= 2 and
                            not s["reloads"]["refresh"]["running"], timeout=30)
             rf = st["reloads"]["refresh"]
-            assert rf["every_s"] == 1 and rf["swapped"] >= 1 and rf["not_modified"] >= 2, rf
+            assert rf["every_seconds"] == 1 and rf["swapped"] >= 1 and rf["not_modified"] >= 2, rf
             log = ngx.wait_log(lambda e: e["uri"].startswith("/files/"), count=4)
             assert [e["status"] for e in log[:2]] == [200, 200] and [e["status"] for e in log[2:4]] == [304, 304]
 
