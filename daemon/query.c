@@ -10,6 +10,7 @@
 #include "log.h"
 #include "rasnd.h"
 #include "reply.h"
+#include "special.h"
 #include "dns.h"
 #include "srccymru.h"
 #include "srcripe.h"
@@ -81,6 +82,19 @@ static int table_alone_at(const struct rasnd_config *c, int pos)
 	       (next < 0 || c->order_src[next] != RASND_SRC_CYMRU);
 }
 
+/* An address no AS can originate (lib/special.h): answered here as not_found with the
+ * registry's reason, before the table or any upstream, whatever the order or @SOURCE says
+ * (a dataset row covering it does not count). Returns 1 when answered into b. */
+static int special_reply(struct rasnd *d, struct rasn_buf *b, const struct rasn_addr *a, const char *q, size_t qlen)
+{
+	const struct rasn_special *sp = rasn_special_lookup(a);
+	if (!sp)
+		return 0;
+	d->stats.special++;
+	rasn_reply_ip_special(b, q, qlen, a, sp->reason, "special");
+	return 1;
+}
+
 /* Hand an address to the sources of the order from pos on, through a reply slot (answers
  * stay in order). */
 static void ask_order_ip(struct rasnd_session *s, const struct rasn_addr *a, const char *q, size_t qlen, int pos)
@@ -94,6 +108,8 @@ static void do_ip(struct rasnd_session *s, struct rasn_buf *b, const struct rasn
 		  const char *q, size_t qlen)
 {
 	const struct rasnd_config *c = &s->d->cfg;
+	if (special_reply(s->d, b, &r->addr, q, qlen))
+		return;
 	if (is_source(r, "ripestat") || is_source(r, "cymru")) {
 		struct rasnd_slot *slot = async_slot(s, q, qlen, "ip");
 		if (slot && is_source(r, "ripestat"))
@@ -552,6 +568,10 @@ void rasnd_order_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int 
  * [lookup] order, as do_ip and the batched path ask them, or the table alone. */
 static void answer_address(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int only_table)
 {
+	if (special_reply(d, &slot->reply, a, slot->query, slot->qlen)) {
+		rasnd_slot_complete(slot);
+		return;
+	}
 	if (!only_table) {
 		rasnd_order_ip(d, slot, a, 0);
 		return;
@@ -792,11 +812,14 @@ static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
 			s->bulk_ip_header = 1;
 		}
 		struct rasn_match m;
-		int found = rasn_table_lookup(s->d->table, &r.addr, &m);
-		if (found)
+		int found = 0;
+		if (rasn_special_lookup(&r.addr)) {
+			s->d->stats.special++; /* Team Cymru's row for these: all NA */
+		} else if ((found = rasn_table_lookup(s->d->table, &r.addr, &m))) {
 			s->d->stats.table_hits++;
-		else
+		} else {
 			s->d->stats.table_misses++;
+		}
 		rasn_cymru_ip_rows(b, s->bulk_opts, &r.addr, found ? &m : NULL);
 		return;
 	}
@@ -898,8 +921,10 @@ size_t rasnd_query_lines(struct rasnd_session *s, const struct rasnd_line *ln, s
 		struct rasn_request r;
 		rasn_proto_parse(ln[i].p, ln[i].len, &r);
 		s->d->stats.lines++;
+		/* special-purpose addresses take do_ip's path (dispatch), not the batch */
 		if (r.type == RASN_Q_IP && (is_source(&r, "table") ||
-					    (!r.source && s->d->cfg.order_src[0] == RASND_SRC_TABLE))) {
+					    (!r.source && s->d->cfg.order_src[0] == RASND_SRC_TABLE)) &&
+		    !rasn_special_lookup(&r.addr)) {
 			s->d->stats.queries[RASN_Q_IP]++;
 			p.explicit_table[p.n] = r.source != NULL;
 			p.addr[p.n] = r.addr;

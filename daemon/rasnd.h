@@ -37,6 +37,7 @@ struct rasnd_stats {
 					    * AS names of origins found (tries included) */
 	uint64_t upstream_ripe;            /* HTTP requests sent to RIPEstat (tries included) */
 	uint64_t cache_hits;               /* upstream answers given from the cache */
+	uint64_t special;                  /* special-purpose addresses answered (lib/special.h) */
 };
 
 /* A reply that is not ready yet (an asynchronous request such as reload). Replies that come

@@ -51,6 +51,7 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	C(NULL, "bulk_rows", st->bulk_rows, "Lines inside Team Cymru bulk blocks.");
 	C(NULL, "bytes_in", st->bytes_in, "Bytes read from clients.");
 	C(NULL, "bytes_out", st->bytes_out, "Bytes written to clients.");
+	C(NULL, "special_addresses", st->special, "Address lookups answered not_found as special-purpose (private-use, loopback, ...): never sent to a source.");
 	C("table", "hits", st->table_hits, "Lookups answered from the table.");
 	C("table", "misses", st->table_misses, "Lookups the table had no answer for.");
 	G("table", "ranges_v4", ti.ranges_v4, "IPv4 ranges in the table.");
