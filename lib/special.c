@@ -40,7 +40,8 @@ static const struct rasn_special table[] = {
 	S6(0x64, 0xff9b, 1, 0, 48, "IPv4-IPv6 translation (local use)", "RFC 8215"),
 	S6(0x100, 0, 0, 0, 64, "discard-only address block", "RFC 6666"),
 	S6(0x2001, 0, 0, 0, 23, "IETF protocol assignments", "RFC 2928"),
-	S6(0x2001, 0, 0, 0, 32, "TEREDO", "RFC 4380"),
+	/* routed to Teredo relays (announced in BGP: the fixture dataset has it, AS6939) */
+	G6(0x2001, 0, 0, 0, 32, "TEREDO", "RFC 4380"),
 	{ RASN_AF6, V6(0x2001, 1, 0, 0) | 1, 128, "port control protocol anycast", "RFC 7723",
 	  "port control protocol anycast (RFC 7723)", 1 },
 	{ RASN_AF6, V6(0x2001, 1, 0, 0) | 2, 128, "traversal using relays around NAT anycast", "RFC 8155",

@@ -3,7 +3,7 @@
  * and the reserved 240.0.0.0/4. No AS originates them, so an address lookup for one is
  * answered not_found with the registry's name and RFC as the reason, and never sent to an
  * upstream. Blocks the registry marks "globally reachable" (the anycast services PCP, TURN,
- * AS112, AMT, and 64:ff9b::/96) are routed by someone and are not special here, even where
+ * AS112, AMT, Teredo's 2001::/32 and 64:ff9b::/96) are routed by someone and are not special here, even where
  * a larger non-reachable block holds them (192.0.0.9 inside 192.0.0.0/24). */
 #ifndef RASN_SPECIAL_H
 #define RASN_SPECIAL_H

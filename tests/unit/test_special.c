@@ -74,7 +74,6 @@ static void test_ipv6_blocks(void **state)
 	assert_string_equal(reason("2001:db8::1"), "documentation (RFC 3849)");
 	assert_string_equal(reason("3fff:fff::1"), "documentation (RFC 9637)");
 	assert_string_equal(reason("2001:2::1"), "benchmarking (RFC 5180)");
-	assert_string_equal(reason("2001::1"), "TEREDO (RFC 4380)");
 	assert_string_equal(reason("2001:100::1"), "IETF protocol assignments (RFC 2928)");
 	assert_string_equal(reason("2001:20::1"), "ORCHIDv2 (RFC 7343)");
 	assert_string_equal(reason("100::1"), "discard-only address block (RFC 6666)");
@@ -88,7 +87,7 @@ static void test_ipv6_ordinary_and_exceptions(void **state)
 	const char *ordinary[] = { "2001:4860::8888", "2a00:1450::1", "2001:200::1", "2001:db7:ffff::1",
 		"2001:db9::1", "fbff::1", "fec0::1", "100:0:0:1::1", "::2", "2002:808:808::1",
 		/* globally reachable exceptions inside 2001::/23, and NAT64's well-known prefix */
-		"2001:1::1", "2001:1::2", "2001:3::1", "2001:4:112::1", "64:ff9b::808:808" };
+		"2001::1", "2001:0:ffff::1", "2001:1::1", "2001:1::2", "2001:3::1", "2001:4:112::1", "64:ff9b::808:808" };
 	for (size_t i = 0; i < RASN_ARRAY_LEN(ordinary); i++)
 		if (reason(ordinary[i]))
 			fail_msg("%s: %s", ordinary[i], reason(ordinary[i]));
@@ -107,8 +106,19 @@ static void test_ipv4_mapped_is_its_ipv4_address(void **state)
 	assert_null(rasn_special_lookup(&a));
 }
 
-/* Each block's first and last addresses are found, as that block or a more specific one,
- * so the first-octet filter in lib/special.c lets every block through. */
+/* Is a in a globally reachable exception more specific than len? */
+static int in_exception(const struct rasn_special *t, size_t n, const struct rasn_addr *a, unsigned len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].global && t[i].family == a->family && t[i].len > len &&
+		    (a->v & ~rasn_hostmask(a->family, t[i].len)) == t[i].addr)
+			return 1;
+	return 0;
+}
+
+/* Each block's first and last addresses are found, as that block or a more specific one
+ * (or fall in an exception inside it), so the first-octet filter in lib/special.c lets every
+ * block through. */
 static void test_every_block_is_reachable(void **state)
 {
 	(void)state;
@@ -127,6 +137,8 @@ static void test_every_block_is_reachable(void **state)
 				assert_null(e);
 				continue;
 			}
+			if (!e && in_exception(t, n, ends[k], t[i].len))
+				continue;
 			if (!e)
 				fail_msg("block %zu (%s) not found", i, t[i].reason);
 			assert_true(e->len >= t[i].len);
