@@ -794,28 +794,48 @@ void rasnd_cymru_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int 
 	rasnd_upstream_submit(d->up_cymru, key, (size_t)kl, on_as_only, j);
 }
 
-/* ---- "order = auto": is Cymru's zone reachable through the resolvers? ---- */
+/* ---- "order = auto": does a resolver really reach Team Cymru? ----
+ * Only a well-formed answer for a name that must exist counts: the AS record of AS15169
+ * (Google, registered since 2000), parsed by the same parser as every AS answer. A resolver
+ * that answers NXDOMAIN or no data for every outside name (offline and locked-down networks
+ * do) would otherwise turn Cymru on and cost a useless round trip per address. */
+#define PROBE_ASN 15169u
 
 static void on_probe(void *ud, int status, const unsigned char *abuf, int alen)
 {
 	struct rasnd *d = ud;
-	/* any real answer (even NXDOMAIN) means a resolver speaks for the zone */
-	if (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA) {
-		d->cfg.order_src[0] = RASND_SRC_TABLE;
-		d->cfg.order_src[1] = RASND_SRC_CYMRU;
-		d->cfg.order_n = 2;
-		log_info("lookup order: table cymru (a resolver answers for %s)", d->cfg.cymru_as_zone);
-	} else {
-		log_info("lookup order: table alone (no resolver answers for %s: %s)", d->cfg.cymru_as_zone,
-			 ares_strerror(status));
+	char qn[RASN_CYMRU_QNAME_MAX];
+	const char *why = NULL;
+	as_qname(d, PROBE_ASN, qn);
+	struct as_pick ap = { PROBE_ASN, { 0 } };
+	if (status == ARES_SUCCESS && each_txt(abuf, alen, take_as, &ap) != 0)
+		why = "a malformed TXT answer (not Team Cymru's AS record shape)";
+	else if (status == ARES_ENOTFOUND)
+		why = "NXDOMAIN";
+	else if (status == ARES_ENODATA)
+		why = "no TXT record (NODATA)";
+	else if (status == ARES_ESERVFAIL)
+		why = "SERVFAIL";
+	else if (status == ARES_EREFUSED)
+		why = "REFUSED";
+	else if (status != ARES_SUCCESS)
+		why = ares_strerror(status);
+	if (why) {
+		log_info("lookup order: table alone (the probe %s TXT got %s)", qn, why);
+		return;
 	}
+	d->cfg.order_src[0] = RASND_SRC_TABLE;
+	d->cfg.order_src[1] = RASND_SRC_CYMRU;
+	d->cfg.order_n = 2;
+	log_info("lookup order: table cymru (the probe %s TXT got AS%u's record)", qn, PROBE_ASN);
 }
 
 void rasnd_cymru_probe(struct rasnd *d)
 {
 	if (!d->cfg.order_auto || !d->dns)
 		return;
-	/* the zone's SOA: the one question every resolver that reaches the zone can answer */
-	if (rasnd_dns_query(d->dns, d->cfg.cymru_as_zone, ns_t_soa, on_probe, d) < 0)
+	char qn[RASN_CYMRU_QNAME_MAX];
+	as_qname(d, PROBE_ASN, qn);
+	if (!qn[0] || rasnd_dns_query(d->dns, qn, ns_t_txt, on_probe, d) < 0)
 		log_warn("lookup order: cannot probe for Cymru; the table alone");
 }

@@ -26,6 +26,15 @@ struct metric {
 
 #define MAX_METRICS 192
 
+/* 1 when src is in [lookup] order now (with auto: after a positive probe). */
+static int in_order(const struct rasnd_config *c, int src)
+{
+	for (int i = 0; i < c->order_n; i++)
+		if (c->order_src[i] == src)
+			return 1;
+	return 0;
+}
+
 static size_t collect(struct rasnd *d, struct metric *m)
 {
 	const struct rasnd_stats *st = &d->stats;
@@ -51,6 +60,9 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	C(NULL, "bulk_rows", st->bulk_rows, "Lines inside Team Cymru bulk blocks.");
 	C(NULL, "bytes_in", st->bytes_in, "Bytes read from clients.");
 	C(NULL, "bytes_out", st->bytes_out, "Bytes written to clients.");
+	G("lookup", "auto", d->cfg.order_auto, "1 when [lookup] order is auto.");
+	G("lookup", "cymru", in_order(&d->cfg, RASND_SRC_CYMRU), "1 when Team Cymru is in the lookup order now (auto: after a positive probe).");
+	G("lookup", "ripestat", in_order(&d->cfg, RASND_SRC_RIPE), "1 when RIPEstat is in the lookup order now.");
 	C(NULL, "special_addresses", st->special, "Address lookups answered not_found as special-purpose (private-use, loopback, ...): never sent to a source.");
 	C("table", "hits", st->table_hits, "Lookups answered from the table.");
 	C("table", "misses", st->table_misses, "Lookups the table had no answer for.");
