@@ -42,8 +42,9 @@
 #include "h1resp.h"
 #include "http.h"
 #include "log.h"
+#include "url.h"
 
-#define MAX_HOST 253
+#define MAX_HOST RASN_URL_HOST_MAX
 #define MAX_PATH 8192
 #define MAX_HDR_VALUE 1024          /* if-none-match, if-modified-since */
 #define MAX_ADDRS 8
@@ -1661,68 +1662,6 @@ static void on_dispatch(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* ---- URL ---- */
-
-/* https://host[:port]/path[?query]; host a name, IPv4, or [IPv6]. */
-static int parse_url(const char *url, char *host, size_t hostlen, uint16_t *port, int *is_ip, const char **path)
-{
-	if (strncasecmp(url, "https://", 8) != 0)
-		return -1;
-	const char *p = url + 8, *hs, *he;
-	if (*p == '[') {
-		hs = p + 1;
-		he = strchr(hs, ']');
-		if (!he)
-			return -1;
-		p = he + 1;
-		*is_ip = 1;
-	} else {
-		hs = p;
-		while (*p && *p != ':' && *p != '/' && *p != '?' && *p != '#')
-			p++;
-		he = p;
-		*is_ip = 0;
-	}
-	size_t hl = (size_t)(he - hs);
-	if (hl == 0 || hl >= hostlen)
-		return -1;
-	for (const char *q = hs; q < he; q++) {
-		unsigned char ch = (unsigned char)*q;
-		if (*is_ip ? !(isxdigit(ch) || ch == ':' || ch == '.') : !(isalnum(ch) || ch == '-' || ch == '.'))
-			return -1;
-	}
-	memcpy(host, hs, hl);
-	host[hl] = '\0';
-	if (*is_ip) {
-		struct in6_addr a6;
-		if (inet_pton(AF_INET6, host, &a6) != 1)
-			return -1;
-	} else {
-		struct in_addr a4;
-		*is_ip = inet_pton(AF_INET, host, &a4) == 1;
-	}
-	*port = 443;
-	if (*p == ':') {
-		unsigned long v = 0;
-		int digits = 0;
-		for (p++; isdigit((unsigned char)*p); p++, digits++) {
-			v = v * 10 + (unsigned long)(*p - '0');
-			if (v > 65535)
-				return -1;
-		}
-		if (!digits || v == 0)
-			return -1;
-		*port = (uint16_t)v;
-	}
-	if (*p && *p != '/' && *p != '?' && *p != '#')
-		return -1;
-	for (const char *q = p; *q && *q != '#'; q++)
-		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-			return -1;
-	*path = p;
-	return 0;
-}
-
 static struct origin *origin_get(struct rasnd_http *h, const char *host, uint16_t port, int is_ip)
 {
 	char key[sizeof(((struct origin *)0)->key)];
@@ -1758,13 +1697,11 @@ static struct origin *origin_get(struct rasnd_http *h, const char *host, uint16_
 
 int rasnd_http_get(struct rasnd_http *h, const struct rasnd_http_req *req, rasnd_http_cb cb, void *ud)
 {
-	char host[MAX_HOST + 1];
-	uint16_t port;
-	int is_ip;
-	const char *path;
-	if (!req || !req->url || !cb || parse_url(req->url, host, sizeof(host), &port, &is_ip, &path) < 0)
+	struct rasn_url u;
+	if (!req || !req->url || !cb || rasn_url_parse(req->url, strlen(req->url), &u) < 0)
 		return -EINVAL;
-	size_t pl = strcspn(path, "#");
+	const char *path = u.path;
+	size_t pl = u.path_len;
 	if (pl > MAX_PATH)
 		return -EINVAL;
 	if ((req->if_none_match && (strlen(req->if_none_match) > MAX_HDR_VALUE || !valid_value(req->if_none_match))) ||
@@ -1804,7 +1741,7 @@ int rasnd_http_get(struct rasnd_http *h, const struct rasnd_http_req *req, rasnd
 		req_later(h, r, RASND_HTTP_ESHUTDOWN, "the HTTP client is shutting down");
 		return 0;
 	}
-	struct origin *o = origin_get(h, host, port, is_ip);
+	struct origin *o = origin_get(h, u.host, u.port, u.is_ip);
 	if (!o) {
 		h->st.requests--;
 		req_free(r);
