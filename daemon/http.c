@@ -39,6 +39,7 @@
 #include <openssl/x509v3.h>
 
 #include "build_config.h"
+#include "clock.h"
 #include "h1resp.h"
 #include "http.h"
 #include "log.h"
@@ -180,13 +181,6 @@ static int ssl_idx = -1;
 
 static void conn_connect_next(struct conn *c);
 static void conn_drop_socket(struct conn *c);
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void rl_push(struct rlist *l, struct req *r)
 {
@@ -582,7 +576,7 @@ static int conn_failf(struct conn *c, int why, enum rasnd_http_err err, const ch
 static void conn_arm(struct conn *c)
 {
 	const struct rasnd_http_opts *o = &c->h->o;
-	uint64_t now = now_ms(), when = UINT64_MAX;
+	uint64_t now = rasn_clock_mono_ms(), when = UINT64_MAX;
 	if (c->state != C_READY) {
 		when = c->deadline;
 	} else {
@@ -832,7 +826,7 @@ static int on_h2_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 		if ((f->hd.flags & NGHTTP2_FLAG_ACK) && c->ping_sent_at) {
 			c->h->st.pings_acked++;
 			c->ping_sent_at = 0;
-			c->ping_base = now_ms();
+			c->ping_base = rasn_clock_mono_ms();
 		}
 		break;
 	case NGHTTP2_GOAWAY:
@@ -881,7 +875,7 @@ static int on_h2_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
 			   code == NGHTTP2_CANCEL ? RASND_HTTP_ECLOSED : RASND_HTTP_EPROTO, m);
 	}
 	if (c->active.n == 0) {
-		c->idle_since = c->ping_base = now_ms();
+		c->idle_since = c->ping_base = rasn_clock_mono_ms();
 	}
 	origin_kick(c->o);
 	return 0;
@@ -894,7 +888,7 @@ static void conn_request_done(struct conn *c, struct req *r)
 	rl_remove(&c->active, r);
 	req_finish(c->h, r, RASND_HTTP_OK, NULL);
 	if (c->active.n == 0)
-		c->idle_since = c->ping_base = now_ms();
+		c->idle_since = c->ping_base = rasn_clock_mono_ms();
 	origin_kick(c->o);
 }
 
@@ -1129,7 +1123,7 @@ static int conn_handshake(struct conn *c)
 	c->o->hint = c->h2 ? 2 : 1;
 	c->o->max_streams = c->max_streams;
 	c->state = C_READY;
-	c->idle_since = c->ping_base = now_ms();
+	c->idle_since = c->ping_base = rasn_clock_mono_ms();
 	origin_kick(c->o);
 	return 0;
 }
@@ -1227,7 +1221,7 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	const struct rasnd_http_opts *o = &c->h->o;
-	uint64_t now = now_ms();
+	uint64_t now = rasn_clock_mono_ms();
 	if (c->state != C_READY) {
 		if (now >= c->deadline) {
 			if (c->state == C_HANDSHAKE)
@@ -1448,7 +1442,7 @@ static void conn_open(struct origin *o)
 	o->conns = c;
 	h->st.conns_opened++;
 	o->conns_total++;
-	c->deadline = now_ms() + h->o.connect_timeout_ms;
+	c->deadline = rasn_clock_mono_ms() + h->o.connect_timeout_ms;
 	c->timer = evtimer_new(h->base, on_conn_timer, c);
 	if (!c->timer) {
 		conn_close(c, WHY_ERROR, RASND_HTTP_ENOMEM, "out of memory");
@@ -1503,7 +1497,7 @@ static void on_req_timeout(evutil_socket_t fd, short what, void *arg)
 		rl_remove(&c->active, r);
 		req_finish(c->h, r, RASND_HTTP_ETIMEOUT, m);
 		if (c->active.n == 0)
-			c->idle_since = c->ping_base = now_ms();
+			c->idle_since = c->ping_base = rasn_clock_mono_ms();
 		origin_kick(c->o);
 		conn_after(c, conn_flush(c));
 		return;

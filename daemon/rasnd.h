@@ -146,7 +146,7 @@ struct rasnd {
 
 	struct rasnd_reload reload;
 	struct rasnd_stats stats;
-	struct timespec started;      /* monotonic */
+	uint64_t started_us;          /* monotonic (lib/clock.h) */
 };
 
 /* server.c */
@@ -230,7 +230,6 @@ int rasnd_metrics_parse_listen(const char *s, char *host, size_t hostlen, unsign
 /* READY=1 with a STATUS line describing the table (sd_notify). */
 void rasnd_notify_ready(struct rasnd *d);
 
-double rasnd_now_unix(void);
 double rasnd_uptime(struct rasnd *d);
 
 #endif

@@ -26,6 +26,7 @@
 #include <ares.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "cymru.h"
 #include "dns.h"
 #include "log.h"
@@ -37,11 +38,6 @@
 
 /* What the cache keeps of an answer: daemon/upcache.h, the same bytes as RIPEstat's. */
 _Static_assert(RASN_CYMRU_MAX_ORIGINS == RASND_UPCACHE_ORIGINS, "cache entry and Cymru origins differ");
-
-static uint64_t now_ms(void)
-{
-	return (uint64_t)(rasnd_now_unix() * 1000.0);
-}
 
 /* ---- the upstream side: keys, queries, outcomes ---- */
 
@@ -205,7 +201,7 @@ static void as_cache_put(struct rasnd *d, const char *qname, const struct rasn_c
 	/* [cache] ttl / negative_ttl as they are now (a SIGHUP applies at once), not the DNS TTL
 	 * bounds of domain answers */
 	struct rasn_cache_val v = { as, sizeof(*as), (found ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT };
-	rasn_cache_put_name(d->cache, qname, strlen(qname), &v, now_ms(),
+	rasn_cache_put_name(d->cache, qname, strlen(qname), &v, rasn_clock_wall_ms(),
 			    (found ? d->cfg.cache_ttl_s : d->cfg.cache_negative_ttl_s) * 1000);
 }
 
@@ -213,7 +209,7 @@ static void as_cache_put(struct rasnd *d, const char *qname, const struct rasn_c
 static int as_cache_get(struct rasnd *d, const char *qname, uint32_t asn, struct rasn_cymru_as *as)
 {
 	struct rasn_cache_hit h;
-	if (!d->cache || !qname[0] || rasn_cache_get_name(d->cache, qname, strlen(qname), now_ms(), &h) < 0 ||
+	if (!d->cache || !qname[0] || rasn_cache_get_name(d->cache, qname, strlen(qname), rasn_clock_wall_ms(), &h) < 0 ||
 	    h.val.len != sizeof(*as))
 		return -1;
 	memcpy(as, h.val.data, sizeof(*as));
@@ -255,12 +251,12 @@ static void remember(struct rasnd *d, const struct rasn_addr *addr, const struct
 	}
 	unsigned neg = RASN_CACHE_NEGATIVE | RASND_UPCACHE_NEG_CYMRU | (neg_also & RASND_UPCACHE_NEG_ALL);
 	struct rasn_cache_val v = { &c, sizeof(c), (o ? 0 : neg) | RASN_CACHE_TTL_EXACT };
-	rasn_cache_put_prefix(d->cache, &where, &v, now_ms(),
+	rasn_cache_put_prefix(d->cache, &where, &v, rasn_clock_wall_ms(),
 			      o ? d->cfg.cache_ttl_s * 1000 : d->cfg.cache_negative_ttl_s * 1000);
 	if (o && neg_also) {
 		/* over another source's miss for addr itself, which would hide the wider entry */
 		where = (struct rasn_prefix){ addr->family, addr->v, rasn_af_bits(addr->family) };
-		rasn_cache_put_prefix(d->cache, &where, &v, now_ms(), d->cfg.cache_ttl_s * 1000);
+		rasn_cache_put_prefix(d->cache, &where, &v, rasn_clock_wall_ms(), d->cfg.cache_ttl_s * 1000);
 	}
 }
 
@@ -459,7 +455,7 @@ struct job {
 static int recall(struct job *j)
 {
 	struct rasn_cache_hit h;
-	if (!j->d->cache || rasn_cache_get_addr(j->d->cache, &j->addr, now_ms(), &h) < 0)
+	if (!j->d->cache || rasn_cache_get_addr(j->d->cache, &j->addr, rasn_clock_wall_ms(), &h) < 0)
 		return -1;
 	if (h.val.flags & RASN_CACHE_NEGATIVE) {
 		if (!(h.val.flags & RASND_UPCACHE_NEG_CYMRU)) {
