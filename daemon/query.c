@@ -879,6 +879,10 @@ static void flush_ips(struct rasnd_session *s, struct pending_ips *p)
 	int found[RASN_LOOKUP_BATCH];
 	rasn_table_lookup_batch(s->d->table, p->addr, p->n, m, found);
 	for (size_t k = 0; k < p->n; k++) {
+		/* in the batch all the same (a special line must not cut it short); its table
+		 * answer is not used */
+		if (special_reply(s->d, rasnd_session_outbuf(s), &p->addr[k], p->line[k], p->len[k]))
+			continue;
 		if (found[k])
 			s->d->stats.table_hits++;
 		else
@@ -917,10 +921,8 @@ size_t rasnd_query_lines(struct rasnd_session *s, const struct rasnd_line *ln, s
 		struct rasn_request r;
 		rasn_proto_parse(ln[i].p, ln[i].len, &r);
 		s->d->stats.lines++;
-		/* special-purpose addresses take do_ip's path (dispatch), not the batch */
 		if (r.type == RASN_Q_IP && (is_source(&r, "table") ||
-					    (!r.source && s->d->cfg.order_src[0] == RASND_SRC_TABLE)) &&
-		    !rasn_special_lookup(&r.addr)) {
+					    (!r.source && s->d->cfg.order_src[0] == RASND_SRC_TABLE))) {
 			s->d->stats.queries[RASN_Q_IP]++;
 			p.explicit_table[p.n] = r.source != NULL;
 			p.addr[p.n] = r.addr;
