@@ -8,6 +8,8 @@
 #ifndef RASN_SPECIAL_H
 #define RASN_SPECIAL_H
 
+#include <stddef.h>
+
 #include "addr.h"
 
 struct rasn_special {
@@ -18,6 +20,7 @@ struct rasn_special {
 	const char *rfc;   /* "RFC 1918" */
 	const char *reason;/* "private-use (RFC 1918)": what a reply says */
 	int global;        /* globally reachable: not special (an exception inside a block) */
+	rasn_u128 mask;    /* the network mask of len */
 };
 
 /* The most specific special-purpose block holding a, or NULL when a is an ordinary address
@@ -25,7 +28,10 @@ struct rasn_special {
  * is judged by the IPv4 address it carries, as rasn_addr_parse answers it. */
 const struct rasn_special *rasn_special_lookup(const struct rasn_addr *a);
 
-/* The whole table (for tests and documentation): *n entries, exceptions included. */
-const struct rasn_special *rasn_special_table(size_t *n);
+/* Every block of a family (RASN_AF4 or RASN_AF6), exceptions included, for tests and
+ * documentation: the top-level blocks first (disjoint, in address order; *top of them when
+ * top is not NULL), then the blocks inside them. Writes at most cap pointers to out and
+ * returns how many there are (0 for another family). */
+size_t rasn_special_list(int family, const struct rasn_special **out, size_t cap, size_t *top);
 
 #endif

@@ -107,43 +107,67 @@ static void test_ipv4_mapped_is_its_ipv4_address(void **state)
 }
 
 /* Is a in a globally reachable exception more specific than len? */
-static int in_exception(const struct rasn_special *t, size_t n, const struct rasn_addr *a, unsigned len)
+static int in_exception(const struct rasn_special *const *t, size_t n, const struct rasn_addr *a, unsigned len)
 {
 	for (size_t i = 0; i < n; i++)
-		if (t[i].global && t[i].family == a->family && t[i].len > len &&
-		    (a->v & ~rasn_hostmask(a->family, t[i].len)) == t[i].addr)
+		if (t[i]->global && t[i]->family == a->family && t[i]->len > len &&
+		    (a->v & ~rasn_hostmask(a->family, t[i]->len)) == t[i]->addr)
 			return 1;
 	return 0;
 }
 
-/* Each block's first and last addresses are found, as that block or a more specific one
- * (or fall in an exception inside it), so the first-octet filter in lib/special.c lets every
- * block through. */
-static void test_every_block_is_reachable(void **state)
+static int holds(const struct rasn_special *outer, rasn_u128 v)
 {
-	(void)state;
-	size_t n;
-	const struct rasn_special *t = rasn_special_table(&n);
-	assert_true(n > 30);
+	return (v & ~rasn_hostmask(outer->family, outer->len)) == outer->addr;
+}
+
+/* The layout lib/special.c's search relies on: top-level blocks disjoint and in address
+ * order, every inner block inside exactly one of them; each mask is its length's. Each
+ * block's first and last addresses are found, as that block or a more specific one (or
+ * fall in an exception inside it), so the first-octet filter lets every block through. */
+static void every_block_of(int fam)
+{
+	const struct rasn_special *t[128];
+	size_t top, n = rasn_special_list(fam, t, 128, &top);
+	assert_true(n <= 128 && top > 10 && n > top);
+	rasn_u128 all = fam == RASN_AF4 ? 0xffffffffu : ~(rasn_u128)0;
 	for (size_t i = 0; i < n; i++) {
-		struct rasn_addr first = { t[i].family, t[i].addr };
-		struct rasn_addr last = { t[i].family, t[i].addr | rasn_hostmask(t[i].family, t[i].len) };
-		assert_int_equal(t[i].addr & rasn_hostmask(t[i].family, t[i].len), 0);
-		assert_non_null(t[i].reason);
+		assert_int_equal(t[i]->family, fam);
+		assert_true(t[i]->mask == (~rasn_hostmask(fam, t[i]->len) & all));
+		assert_int_equal(t[i]->addr & rasn_hostmask(fam, t[i]->len), 0);
+		assert_non_null(t[i]->reason);
+		rasn_u128 last_i = t[i]->addr | rasn_hostmask(fam, t[i]->len);
+		if (i > 0 && i < top) /* after the previous top-level block ends */
+			assert_true(t[i]->addr > (t[i - 1]->addr | rasn_hostmask(fam, t[i - 1]->len)));
+		if (i >= top) {
+			size_t parents = 0;
+			for (size_t k = 0; k < top; k++)
+				parents += holds(t[k], t[i]->addr) && holds(t[k], last_i) && t[k]->len < t[i]->len;
+			assert_int_equal(parents, 1);
+		}
+		struct rasn_addr first = { fam, t[i]->addr }, last = { fam, last_i };
 		const struct rasn_addr *ends[] = { &first, &last };
 		for (int k = 0; k < 2; k++) {
 			const struct rasn_special *e = rasn_special_lookup(ends[k]);
-			if (t[i].global) {
+			if (t[i]->global) {
 				assert_null(e);
 				continue;
 			}
-			if (!e && in_exception(t, n, ends[k], t[i].len))
+			if (!e && in_exception(t, n, ends[k], t[i]->len))
 				continue;
 			if (!e)
-				fail_msg("block %zu (%s) not found", i, t[i].reason);
-			assert_true(e->len >= t[i].len);
+				fail_msg("block %zu (%s) not found", i, t[i]->reason);
+			assert_true(e->len >= t[i]->len);
 		}
 	}
+}
+
+static void test_every_block_is_reachable(void **state)
+{
+	(void)state;
+	every_block_of(RASN_AF4);
+	every_block_of(RASN_AF6);
+	assert_int_equal(rasn_special_list(0, NULL, 0, NULL), 0);
 }
 
 int main(void)
