@@ -802,6 +802,9 @@ static void on_probe(void *ud, int status, const unsigned char *abuf, int alen)
 	struct rasnd *d = ud;
 	char qn[RASN_CYMRU_QNAME_MAX];
 	const char *why = NULL;
+	/* shutting down, or a SIGHUP has set another order since the probe went out */
+	if (status == ARES_EDESTRUCTION || !d->cfg.order_auto)
+		return;
 	as_qname(d, PROBE_ASN, qn);
 	struct as_pick ap = { PROBE_ASN, { 0 } };
 	if (status == ARES_SUCCESS && each_txt(abuf, alen, take_as, &ap) != 0)
