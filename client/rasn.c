@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "format.h"
 #include "proto.h"
 
@@ -166,13 +167,6 @@ static void __attribute__((format(printf, 1, 2), noreturn)) usage_error(const ch
 	exit(EXIT_USAGE);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* --- progress on stderr --------------------------------------------------------------------- */
 
 static void progress_erase(struct progress *pg)
@@ -188,7 +182,7 @@ static int progress_timeout(const struct progress *pg)
 {
 	if (!pg->on)
 		return -1;
-	int64_t left = pg->next_ms - now_ms();
+	int64_t left = pg->next_ms - (int64_t)rasn_clock_mono_ms();
 	return left < 0 ? 0 : (int)left;
 }
 
@@ -196,7 +190,7 @@ static void progress_tick(struct progress *pg, const struct conn *c)
 {
 	if (!pg->on)
 		return;
-	int64_t now = now_ms();
+	int64_t now = (int64_t)rasn_clock_mono_ms();
 	if (now < pg->next_ms)
 		return;
 	pg->next_ms = now + PROGRESS_MS;
@@ -661,7 +655,7 @@ int main(int argc, char **argv)
 	cl->in.nargs = from_stdin ? 0 : (size_t)nq;
 	cl->pg.on = !quiet && isatty(STDERR_FILENO) && !(from_stdin && isatty(STDIN_FILENO));
 	cl->pg.erase_for_output = isatty(STDOUT_FILENO);
-	cl->pg.start_ms = now_ms();
+	cl->pg.start_ms = (int64_t)rasn_clock_mono_ms();
 	cl->pg.next_ms = cl->pg.start_ms + PROGRESS_MS;
 	/* Flushed once per batch of replies: a write per read, not per line. */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);

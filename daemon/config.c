@@ -15,6 +15,7 @@
 #include "rasnd.h"
 #include "dnsserver.h"
 #include "rediscache.h"
+#include "url.h"
 
 enum ktype { K_BOOL, K_STR, K_OPTSTR, K_LOOPBACK, K_SIZE, K_MODE, K_SECONDS, K_DATASET, K_FORMAT, K_IO, K_LEVEL, K_ORDER, K_HTTPS, K_DSURL, K_ZONE, K_DNSLISTEN, K_CIDRS, K_NAMES, K_REDIS };
 
@@ -150,6 +151,20 @@ int rasnd_config_set_string(char **slot, const char *value)
 	return 0;
 }
 
+/* What is wrong with an https URL the HTTPS client would refuse (lib/url.h), or NULL. */
+static const char *url_problem(const char *v)
+{
+	struct rasn_url u;
+	if (strncasecmp(v, "https://", 8) != 0)
+		return "not an https:// URL (TLS is not optional)";
+	int rc = rasn_url_parse(v, strlen(v), &u);
+	if (rc == -ENAMETOOLONG)
+		return "host name too long";
+	if (rc < 0)
+		return "not https://HOST[:PORT][/PATH] (HOST a name, IPv4 or [IPv6]; port 1-65535; no spaces)";
+	return NULL;
+}
+
 static void *p_of(struct rasnd_config *c, const struct key *k)
 {
 	return (char *)c + k->off;
@@ -283,12 +298,12 @@ static const char *set_key(struct rasnd_config *c, const struct key *k, const ch
 		}
 		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
 	case K_HTTPS:
-		if (strncasecmp(v, "https://", 8) != 0 || !v[8] || v[8] == '/')
-			return "not an https:// URL (TLS is not optional)";
+		if (url_problem(v))
+			return url_problem(v);
 		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
 	case K_DSURL:
-		if (strncasecmp(v, "https://", 8) != 0 || !v[8] || v[8] == '/')
-			return "not an https:// URL (TLS is not optional)";
+		if (url_problem(v))
+			return url_problem(v);
 		if (c->n_dataset_urls == RASND_MAX_DATASETS)
 			return "too many dataset URLs";
 		if (!(c->dataset_urls[c->n_dataset_urls] = strdup(v)))

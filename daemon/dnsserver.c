@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "cymru.h"
 #include "dnsresp.h"
 #include "dnsserver.h"
@@ -174,13 +175,6 @@ int rasnd_dnss_parse_listen(const char *s, struct rasnd_dnss_listen *out, const 
 
 /* ---- the data: table, then cache ---------------------------------------------------------- */
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts); /* the cache keeps absolute expiries (lib/cache.h) */
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int cb_origin(void *ud, const struct rasn_addr *a, struct rasn_dnsresp_origin *o)
 {
 	struct rasnd_dnsserver *s = ud;
@@ -196,7 +190,7 @@ static int cb_origin(void *ud, const struct rasn_addr *a, struct rasn_dnsresp_or
 	}
 	struct rasn_cache_hit h;
 	struct rasnd_upcache_ip c;
-	if (!d->cache || rasn_cache_get_addr(d->cache, a, wall_ms(), &h) < 0 || (h.val.flags & RASN_CACHE_NEGATIVE) ||
+	if (!d->cache || rasn_cache_get_addr(d->cache, a, rasn_clock_wall_ms(), &h) < 0 || (h.val.flags & RASN_CACHE_NEGATIVE) ||
 	    h.val.len != sizeof(c))
 		return 0;
 	memcpy(&c, h.val.data, sizeof(c));
@@ -234,7 +228,7 @@ static int cb_as(void *ud, uint32_t asn, struct rasn_dnsresp_as *out)
 	struct rasn_cache_hit h;
 	struct rasn_cymru_as as;
 	if (!d->cache || rasn_cymru_as_qname(asn, d->cfg.cymru_as_zone, qn, sizeof(qn)) < 0 ||
-	    rasn_cache_get_name(d->cache, qn, strlen(qn), wall_ms(), &h) < 0 || (h.val.flags & RASN_CACHE_NEGATIVE) ||
+	    rasn_cache_get_name(d->cache, qn, strlen(qn), rasn_clock_wall_ms(), &h) < 0 || (h.val.flags & RASN_CACHE_NEGATIVE) ||
 	    h.val.len != sizeof(as))
 		return 0;
 	memcpy(&as, h.val.data, sizeof(as));

@@ -39,11 +39,13 @@
 #include <openssl/x509v3.h>
 
 #include "build_config.h"
+#include "clock.h"
 #include "h1resp.h"
 #include "http.h"
 #include "log.h"
+#include "url.h"
 
-#define MAX_HOST 253
+#define MAX_HOST RASN_URL_HOST_MAX
 #define MAX_PATH 8192
 #define MAX_HDR_VALUE 1024          /* if-none-match, if-modified-since */
 #define MAX_ADDRS 8
@@ -179,13 +181,6 @@ static int ssl_idx = -1;
 
 static void conn_connect_next(struct conn *c);
 static void conn_drop_socket(struct conn *c);
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void rl_push(struct rlist *l, struct req *r)
 {
@@ -581,7 +576,7 @@ static int conn_failf(struct conn *c, int why, enum rasnd_http_err err, const ch
 static void conn_arm(struct conn *c)
 {
 	const struct rasnd_http_opts *o = &c->h->o;
-	uint64_t now = now_ms(), when = UINT64_MAX;
+	uint64_t now = rasn_clock_mono_ms(), when = UINT64_MAX;
 	if (c->state != C_READY) {
 		when = c->deadline;
 	} else {
@@ -831,7 +826,7 @@ static int on_h2_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 		if ((f->hd.flags & NGHTTP2_FLAG_ACK) && c->ping_sent_at) {
 			c->h->st.pings_acked++;
 			c->ping_sent_at = 0;
-			c->ping_base = now_ms();
+			c->ping_base = rasn_clock_mono_ms();
 		}
 		break;
 	case NGHTTP2_GOAWAY:
@@ -880,7 +875,7 @@ static int on_h2_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
 			   code == NGHTTP2_CANCEL ? RASND_HTTP_ECLOSED : RASND_HTTP_EPROTO, m);
 	}
 	if (c->active.n == 0) {
-		c->idle_since = c->ping_base = now_ms();
+		c->idle_since = c->ping_base = rasn_clock_mono_ms();
 	}
 	origin_kick(c->o);
 	return 0;
@@ -893,7 +888,7 @@ static void conn_request_done(struct conn *c, struct req *r)
 	rl_remove(&c->active, r);
 	req_finish(c->h, r, RASND_HTTP_OK, NULL);
 	if (c->active.n == 0)
-		c->idle_since = c->ping_base = now_ms();
+		c->idle_since = c->ping_base = rasn_clock_mono_ms();
 	origin_kick(c->o);
 }
 
@@ -1128,7 +1123,7 @@ static int conn_handshake(struct conn *c)
 	c->o->hint = c->h2 ? 2 : 1;
 	c->o->max_streams = c->max_streams;
 	c->state = C_READY;
-	c->idle_since = c->ping_base = now_ms();
+	c->idle_since = c->ping_base = rasn_clock_mono_ms();
 	origin_kick(c->o);
 	return 0;
 }
@@ -1226,7 +1221,7 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	const struct rasnd_http_opts *o = &c->h->o;
-	uint64_t now = now_ms();
+	uint64_t now = rasn_clock_mono_ms();
 	if (c->state != C_READY) {
 		if (now >= c->deadline) {
 			if (c->state == C_HANDSHAKE)
@@ -1447,7 +1442,7 @@ static void conn_open(struct origin *o)
 	o->conns = c;
 	h->st.conns_opened++;
 	o->conns_total++;
-	c->deadline = now_ms() + h->o.connect_timeout_ms;
+	c->deadline = rasn_clock_mono_ms() + h->o.connect_timeout_ms;
 	c->timer = evtimer_new(h->base, on_conn_timer, c);
 	if (!c->timer) {
 		conn_close(c, WHY_ERROR, RASND_HTTP_ENOMEM, "out of memory");
@@ -1502,7 +1497,7 @@ static void on_req_timeout(evutil_socket_t fd, short what, void *arg)
 		rl_remove(&c->active, r);
 		req_finish(c->h, r, RASND_HTTP_ETIMEOUT, m);
 		if (c->active.n == 0)
-			c->idle_since = c->ping_base = now_ms();
+			c->idle_since = c->ping_base = rasn_clock_mono_ms();
 		origin_kick(c->o);
 		conn_after(c, conn_flush(c));
 		return;
@@ -1661,68 +1656,6 @@ static void on_dispatch(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* ---- URL ---- */
-
-/* https://host[:port]/path[?query]; host a name, IPv4, or [IPv6]. */
-static int parse_url(const char *url, char *host, size_t hostlen, uint16_t *port, int *is_ip, const char **path)
-{
-	if (strncasecmp(url, "https://", 8) != 0)
-		return -1;
-	const char *p = url + 8, *hs, *he;
-	if (*p == '[') {
-		hs = p + 1;
-		he = strchr(hs, ']');
-		if (!he)
-			return -1;
-		p = he + 1;
-		*is_ip = 1;
-	} else {
-		hs = p;
-		while (*p && *p != ':' && *p != '/' && *p != '?' && *p != '#')
-			p++;
-		he = p;
-		*is_ip = 0;
-	}
-	size_t hl = (size_t)(he - hs);
-	if (hl == 0 || hl >= hostlen)
-		return -1;
-	for (const char *q = hs; q < he; q++) {
-		unsigned char ch = (unsigned char)*q;
-		if (*is_ip ? !(isxdigit(ch) || ch == ':' || ch == '.') : !(isalnum(ch) || ch == '-' || ch == '.'))
-			return -1;
-	}
-	memcpy(host, hs, hl);
-	host[hl] = '\0';
-	if (*is_ip) {
-		struct in6_addr a6;
-		if (inet_pton(AF_INET6, host, &a6) != 1)
-			return -1;
-	} else {
-		struct in_addr a4;
-		*is_ip = inet_pton(AF_INET, host, &a4) == 1;
-	}
-	*port = 443;
-	if (*p == ':') {
-		unsigned long v = 0;
-		int digits = 0;
-		for (p++; isdigit((unsigned char)*p); p++, digits++) {
-			v = v * 10 + (unsigned long)(*p - '0');
-			if (v > 65535)
-				return -1;
-		}
-		if (!digits || v == 0)
-			return -1;
-		*port = (uint16_t)v;
-	}
-	if (*p && *p != '/' && *p != '?' && *p != '#')
-		return -1;
-	for (const char *q = p; *q && *q != '#'; q++)
-		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-			return -1;
-	*path = p;
-	return 0;
-}
-
 static struct origin *origin_get(struct rasnd_http *h, const char *host, uint16_t port, int is_ip)
 {
 	char key[sizeof(((struct origin *)0)->key)];
@@ -1758,13 +1691,11 @@ static struct origin *origin_get(struct rasnd_http *h, const char *host, uint16_
 
 int rasnd_http_get(struct rasnd_http *h, const struct rasnd_http_req *req, rasnd_http_cb cb, void *ud)
 {
-	char host[MAX_HOST + 1];
-	uint16_t port;
-	int is_ip;
-	const char *path;
-	if (!req || !req->url || !cb || parse_url(req->url, host, sizeof(host), &port, &is_ip, &path) < 0)
+	struct rasn_url u;
+	if (!req || !req->url || !cb || rasn_url_parse(req->url, strlen(req->url), &u) < 0)
 		return -EINVAL;
-	size_t pl = strcspn(path, "#");
+	const char *path = u.path;
+	size_t pl = u.path_len;
 	if (pl > MAX_PATH)
 		return -EINVAL;
 	if ((req->if_none_match && (strlen(req->if_none_match) > MAX_HDR_VALUE || !valid_value(req->if_none_match))) ||
@@ -1804,7 +1735,7 @@ int rasnd_http_get(struct rasnd_http *h, const struct rasnd_http_req *req, rasnd
 		req_later(h, r, RASND_HTTP_ESHUTDOWN, "the HTTP client is shutting down");
 		return 0;
 	}
-	struct origin *o = origin_get(h, host, port, is_ip);
+	struct origin *o = origin_get(h, u.host, u.port, u.is_ip);
 	if (!o) {
 		h->st.requests--;
 		req_free(r);

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "build_config.h"
+#include "clock.h"
 #include "log.h"
 #include "rasnd.h"
 #include "sdnotify.h"
@@ -86,7 +87,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct rasnd *d = arg;
 	/* bounded work per tick, so the loop never stalls on a large store */
-	size_t n = rasn_cache_sweep(d->cache, (uint64_t)(rasnd_now_unix() * 1000.0), 2000);
+	size_t n = rasn_cache_sweep(d->cache, rasn_clock_wall_ms(), 2000);
 	if (n)
 		log_debug("cache: %zu expired entries removed", n);
 }
@@ -103,14 +104,14 @@ static void cache_open(struct rasnd *d)
 	snprintf(path, sizeof(path), "%s/cache", d->cfg.state_dir);
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
-		seed = (uint64_t)rasnd_now_unix() ^ (uint64_t)getpid() << 32;
+		seed = (uint64_t)rasn_clock_wall_s() ^ (uint64_t)getpid() << 32;
 	struct rasn_cache_opts o = {
 		.l1_max_entries = d->cfg.cache_entries,
 		.negative_ttl_ms = (uint64_t)d->cfg.cache_negative_ttl_s * 1000,
 		.name_ttl_floor_ms = (uint64_t)d->cfg.cache_dns_ttl_floor_s * 1000,
 		.name_ttl_cap_ms = (uint64_t)d->cfg.cache_dns_ttl_cap_s * 1000,
 		.l2_path = d->cfg.cache_disk ? path : NULL,
-		.now_ms = (uint64_t)(rasnd_now_unix() * 1000.0),
+		.now_ms = rasn_clock_wall_ms(),
 		.hash_seed = seed,
 		.log = cache_log,
 		/* write-through to the shared level: d->redis is set on the loop's thread later */
@@ -281,7 +282,7 @@ int main(int argc, char **argv)
 	}
 	rasnd_log_init(d.cfg.log_level);
 	ares_library_init(ARES_LIB_INIT_ALL);
-	clock_gettime(CLOCK_MONOTONIC, &d.started);
+	d.started_us = rasn_clock_mono_us();
 	/* a client that goes away mid-write must not kill the daemon */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -1,4 +1,4 @@
-/* An optional scrape endpoint: GET /metrics over HTTP on a loopback address, served by
+/* An optional scrape endpoint: GET (or HEAD) /metrics over HTTP on a loopback address, served by
  * libevent's evhttp in the same loop. Off unless [metrics] listen is set; anything but a
  * loopback address is refused at config time (the query socket's permissions do not reach
  * TCP, so the counters must not either). */
@@ -17,9 +17,12 @@ static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct rasnd *d = arg;
 	const char *uri = evhttp_request_get_uri(req);
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	/* HEAD: the same headers, Content-Length of the text included, and no body (libevent
+	 * 2.1's evhttp would send a body given to a HEAD reply). */
+	if ((cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) ||
 	    !(strcmp(uri, "/metrics") == 0 || strncmp(uri, "/metrics?", 9) == 0)) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "only GET /metrics here");
+		evhttp_send_error(req, HTTP_NOTFOUND, "only GET or HEAD /metrics here");
 		return;
 	}
 	struct rasn_buf b;
@@ -29,9 +32,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (b.oom || !out) {
 		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
 	} else {
-		evbuffer_add(out, b.data, b.len);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-				  "text/plain; version=0.0.4; charset=utf-8");
+		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+		evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+		if (cmd == EVHTTP_REQ_HEAD) {
+			char len[24];
+			snprintf(len, sizeof(len), "%zu", b.len);
+			evhttp_add_header(h, "Content-Length", len);
+		} else {
+			evbuffer_add(out, b.data, b.len);
+		}
 		evhttp_send_reply(req, HTTP_OK, "OK", out);
 	}
 	if (out)
@@ -105,7 +114,7 @@ int rasnd_metrics_start(struct rasnd *d, char *err, size_t errlen)
 		snprintf(err, errlen, "metrics endpoint: cannot listen on %s", d->cfg.metrics_listen);
 		return -1;
 	}
-	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET);
+	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(d->http, on_request, d);
 	evhttp_set_timeout(d->http, 10);
 	log_info("metrics: http://%s/metrics", d->cfg.metrics_listen);

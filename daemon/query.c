@@ -7,9 +7,11 @@
 #include <time.h>
 
 #include "build_config.h"
+#include "clock.h"
 #include "log.h"
 #include "rasnd.h"
 #include "reply.h"
+#include "special.h"
 #include "dns.h"
 #include "srccymru.h"
 #include "srcripe.h"
@@ -81,6 +83,19 @@ static int table_alone_at(const struct rasnd_config *c, int pos)
 	       (next < 0 || c->order_src[next] != RASND_SRC_CYMRU);
 }
 
+/* An address no AS can originate (lib/special.h): answered here as not_found with the
+ * registry's reason, before the table or any upstream, whatever the order or @SOURCE says
+ * (a dataset row covering it does not count). Returns 1 when answered into b. */
+static int special_reply(struct rasnd *d, struct rasn_buf *b, const struct rasn_addr *a, const char *q, size_t qlen)
+{
+	const struct rasn_special *sp = rasn_special_lookup(a);
+	if (!sp)
+		return 0;
+	d->stats.special++;
+	rasn_reply_ip_special(b, q, qlen, a, sp->reason, "special");
+	return 1;
+}
+
 /* Hand an address to the sources of the order from pos on, through a reply slot (answers
  * stay in order). */
 static void ask_order_ip(struct rasnd_session *s, const struct rasn_addr *a, const char *q, size_t qlen, int pos)
@@ -94,6 +109,8 @@ static void do_ip(struct rasnd_session *s, struct rasn_buf *b, const struct rasn
 		  const char *q, size_t qlen)
 {
 	const struct rasnd_config *c = &s->d->cfg;
+	if (special_reply(s->d, b, &r->addr, q, qlen))
+		return;
 	if (is_source(r, "ripestat") || is_source(r, "cymru")) {
 		struct rasnd_slot *slot = async_slot(s, q, qlen, "ip");
 		if (slot && is_source(r, "ripestat"))
@@ -552,6 +569,10 @@ void rasnd_order_as(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn, int 
  * [lookup] order, as do_ip and the batched path ask them, or the table alone. */
 static void answer_address(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int only_table)
 {
+	if (special_reply(d, &slot->reply, a, slot->query, slot->qlen)) {
+		rasnd_slot_complete(slot);
+		return;
+	}
 	if (!only_table) {
 		rasnd_order_ip(d, slot, a, 0);
 		return;
@@ -596,11 +617,6 @@ struct domain_cached {
 	} a[DOMAIN_MAX_ADDRS];
 };
 
-static uint64_t wall_ms(void)
-{
-	return (uint64_t)(rasnd_now_unix() * 1000.0);
-}
-
 /* Keep the answer for its DNS TTL (the smallest of its records) within [cache] dns_ttl_floor
  * and dns_ttl_cap; NXDOMAIN and no-data for negative_ttl (0: not kept). The bounds are read
  * now, so a SIGHUP's new values apply to the next answer. Failures are not kept: the next
@@ -641,7 +657,7 @@ static void domain_remember(struct domain_job *j)
 	/* not for the shared level (daemon/rediscache.h): resolvers already share DNS answers */
 	struct rasn_cache_val v = { c, sizeof(*c),
 				    (j->n ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT | RASN_CACHE_NO_HOOK };
-	rasn_cache_put_name(j->d->cache, j->name, strlen(j->name), &v, wall_ms(), ttl * 1000);
+	rasn_cache_put_name(j->d->cache, j->name, strlen(j->name), &v, rasn_clock_wall_ms(), ttl * 1000);
 	free(c);
 }
 
@@ -649,7 +665,7 @@ static void domain_remember(struct domain_job *j)
 static int domain_recall(struct domain_job *j)
 {
 	struct rasn_cache_hit h;
-	uint64_t now = wall_ms();
+	uint64_t now = rasn_clock_wall_ms();
 	if (!j->d->cache || rasn_cache_get_name(j->d->cache, j->name, strlen(j->name), now, &h) < 0)
 		return 0;
 	struct domain_cached c;
@@ -794,11 +810,14 @@ static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
 			s->bulk_ip_header = 1;
 		}
 		struct rasn_match m;
-		int found = rasn_table_lookup(s->d->table, &r.addr, &m);
-		if (found)
+		int found = 0;
+		if (rasn_special_lookup(&r.addr)) {
+			s->d->stats.special++; /* Team Cymru's row for these: all NA */
+		} else if ((found = rasn_table_lookup(s->d->table, &r.addr, &m))) {
 			s->d->stats.table_hits++;
-		else
+		} else {
 			s->d->stats.table_misses++;
+		}
 		rasn_cymru_ip_rows(b, s->bulk_opts, &r.addr, found ? &m : NULL);
 		return;
 	}
@@ -862,6 +881,10 @@ static void flush_ips(struct rasnd_session *s, struct pending_ips *p)
 	int found[RASN_LOOKUP_BATCH];
 	rasn_table_lookup_batch(s->d->table, p->addr, p->n, m, found);
 	for (size_t k = 0; k < p->n; k++) {
+		/* in the batch all the same (a special line must not cut it short); its table
+		 * answer is not used */
+		if (special_reply(s->d, rasnd_session_outbuf(s), &p->addr[k], p->line[k], p->len[k]))
+			continue;
 		if (found[k])
 			s->d->stats.table_hits++;
 		else

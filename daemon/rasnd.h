@@ -39,6 +39,7 @@ struct rasnd_stats {
 					    * AS names of origins found (tries included) */
 	uint64_t upstream_ripe;            /* HTTP requests sent to RIPEstat (tries included) */
 	uint64_t cache_hits;               /* upstream answers given from the cache */
+	uint64_t special;                  /* special-purpose addresses answered (lib/special.h) */
 };
 
 /* A reply that is not ready yet (an asynchronous request such as reload). Replies that come
@@ -149,7 +150,7 @@ struct rasnd {
 
 	struct rasnd_reload reload;
 	struct rasnd_stats stats;
-	struct timespec started;      /* monotonic */
+	uint64_t started_us;          /* monotonic (lib/clock.h) */
 };
 
 /* server.c */
@@ -233,7 +234,6 @@ int rasnd_metrics_parse_listen(const char *s, char *host, size_t hostlen, unsign
 /* READY=1 with a STATUS line describing the table (sd_notify). */
 void rasnd_notify_ready(struct rasnd *d);
 
-double rasnd_now_unix(void);
 double rasnd_uptime(struct rasnd *d);
 
 #endif

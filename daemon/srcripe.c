@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "h1resp.h"
 #include "http.h"
 #include "log.h"
@@ -32,11 +33,6 @@
 #define ORG_TEXT_MAX 200
 #define PREFIXES_MAX 1000000
 #define PREFIXES_FIRST 4096
-
-static uint64_t now_ms(void)
-{
-	return (uint64_t)(rasnd_now_unix() * 1000.0);
-}
 
 /* ---- the issue side: one HTTP GET per try ---- */
 
@@ -138,7 +134,7 @@ static uint64_t retry_after_ms(const char *v)
 		return ms;
 	if (rasn_http_date_parse(v, len, &at) < 0)
 		return 0;
-	double wait = (double)at - rasnd_now_unix();
+	double wait = (double)at - rasn_clock_wall_s();
 	if (wait <= 0)
 		return 0;
 	return wait > 86400.0 ? 86400000 : (uint64_t)(wait * 1000.0);
@@ -237,7 +233,7 @@ static int as_recall(struct rasnd *d, uint32_t asn, struct rasn_ripe_as *out)
 	char cname[64];
 	struct rasn_cache_hit h;
 	as_cache_name(asn, cname, sizeof(cname));
-	if (!d->cache || rasn_cache_get_name(d->cache, cname, strlen(cname), now_ms(), &h) < 0 ||
+	if (!d->cache || rasn_cache_get_name(d->cache, cname, strlen(cname), rasn_clock_wall_ms(), &h) < 0 ||
 	    h.val.len != sizeof(*out))
 		return -1;
 	memcpy(out, h.val.data, sizeof(*out));
@@ -258,7 +254,7 @@ static void as_remember(struct rasnd *d, const struct rasn_ripe_as *as)
 	as_cache_name(as->asn, cname, sizeof(cname));
 	/* [cache] ttl / negative_ttl as they are now, not the DNS TTL bounds of domain answers */
 	struct rasn_cache_val v = { as, sizeof(*as), (as->found ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT };
-	rasn_cache_put_name(d->cache, cname, strlen(cname), &v, now_ms(),
+	rasn_cache_put_name(d->cache, cname, strlen(cname), &v, rasn_clock_wall_ms(),
 			    (as->found ? d->cfg.cache_ttl_s : d->cfg.cache_negative_ttl_s) * 1000);
 }
 
@@ -466,12 +462,12 @@ static void ip_remember(struct ipjob *j, int negative)
 	}
 	unsigned neg = RASN_CACHE_NEGATIVE | RASND_UPCACHE_NEG_RIPE | (j->neg_also & RASND_UPCACHE_NEG_ALL);
 	struct rasn_cache_val v = { &c, sizeof(c), (negative ? neg : 0) | RASN_CACHE_TTL_EXACT };
-	rasn_cache_put_prefix(d->cache, &where, &v, now_ms(),
+	rasn_cache_put_prefix(d->cache, &where, &v, rasn_clock_wall_ms(),
 			      (negative ? d->cfg.cache_negative_ttl_s : d->cfg.cache_ttl_s) * 1000);
 	if (!negative && j->neg_also) {
 		/* over another source's miss for the address itself, which would hide the wider entry */
 		where = (struct rasn_prefix){ j->addr.family, j->addr.v, rasn_af_bits(j->addr.family) };
-		rasn_cache_put_prefix(d->cache, &where, &v, now_ms(), d->cfg.cache_ttl_s * 1000);
+		rasn_cache_put_prefix(d->cache, &where, &v, rasn_clock_wall_ms(), d->cfg.cache_ttl_s * 1000);
 	}
 }
 
@@ -479,7 +475,7 @@ static void ip_remember(struct ipjob *j, int negative)
 static int ip_recall(struct ipjob *j)
 {
 	struct rasn_cache_hit h;
-	if (!j->d->cache || rasn_cache_get_addr(j->d->cache, &j->addr, now_ms(), &h) < 0)
+	if (!j->d->cache || rasn_cache_get_addr(j->d->cache, &j->addr, rasn_clock_wall_ms(), &h) < 0)
 		return -1;
 	if (h.val.flags & RASN_CACHE_NEGATIVE) {
 		if (!(h.val.flags & RASND_UPCACHE_NEG_RIPE)) {

@@ -28,6 +28,15 @@ struct metric {
 
 #define MAX_METRICS 256
 
+/* 1 when src is in [lookup] order now (with auto: after a positive probe). */
+static int in_order(const struct rasnd_config *c, int src)
+{
+	for (int i = 0; i < c->order_n; i++)
+		if (c->order_src[i] == src)
+			return 1;
+	return 0;
+}
+
 static size_t collect(struct rasnd *d, struct metric *m)
 {
 	const struct rasnd_stats *st = &d->stats;
@@ -36,7 +45,7 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	size_t n = 0;
 #define C(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 1, (double)(v), h }
 #define G(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 0, (double)(v), h }
-	G(NULL, "uptime_s", rasnd_uptime(d), "Seconds since rasnd started.");
+	G(NULL, "uptime_seconds", rasnd_uptime(d), "Seconds since rasnd started.");
 	G("connections", "current", d->n_sessions, "Clients connected now.");
 	G("connections", "peak", st->conns_peak, "Most clients connected at once since start-up.");
 	C("connections", "accepted", st->conns_accepted, "Client connections accepted.");
@@ -53,6 +62,10 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	C(NULL, "bulk_rows", st->bulk_rows, "Lines inside Team Cymru bulk blocks.");
 	C(NULL, "bytes_in", st->bytes_in, "Bytes read from clients.");
 	C(NULL, "bytes_out", st->bytes_out, "Bytes written to clients.");
+	G("lookup", "auto", d->cfg.order_auto, "1 when [lookup] order is auto.");
+	G("lookup", "cymru", in_order(&d->cfg, RASND_SRC_CYMRU), "1 when Team Cymru is in the lookup order now (auto: after a positive probe).");
+	G("lookup", "ripestat", in_order(&d->cfg, RASND_SRC_RIPE), "1 when RIPEstat is in the lookup order now.");
+	C(NULL, "special_addresses", st->special, "Address lookups answered not_found as special-purpose (private-use, loopback, ...): never sent to a source.");
 	C("table", "hits", st->table_hits, "Lookups answered from the table.");
 	C("table", "misses", st->table_misses, "Lookups the table had no answer for.");
 	G("table", "ranges_v4", ti.ranges_v4, "IPv4 ranges in the table.");
@@ -63,7 +76,7 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	G("table", "names", ti.names, "Distinct AS names in the table.");
 	G("table", "bytes", ti.bytes, "Memory held by the table.");
 	G("table", "loaded_at", d->table_loaded_at, "Unix time the table was loaded.");
-	G("table", "load_ms", d->last_load_ms, "Milliseconds the last load took.");
+	G("table", "load_seconds", d->last_load_ms / 1000.0, "Seconds the last load took.");
 	G("table", "from_snapshot", ti.from_snapshot, "1 when the table was read from its snapshot image, 0 when parsed from the files.");
 	C("reloads", "ok", st->reloads_ok, "Reloads that swapped in a new table.");
 	C("reloads", "failed", st->reloads_failed, "Reloads that failed (the old table stayed).");
@@ -308,7 +321,7 @@ static const struct rasnd_prom_desc nested[] = {
 	{ "table.files[].skipped", RASND_PROM_GAUGE, "Rows skipped on purpose (ASN 0) in a dataset file." },
 	{ "reloads.last_error", RASND_PROM_SKIP },  /* a text for humans; reloads.failed counts */
 	{ "reloads.refresh.urls", RASND_PROM_GAUGE, "Dataset files refreshed from a URL." },
-	{ "reloads.refresh.every_s", RASND_PROM_GAUGE, "Seconds between dataset refreshes (0: on request only)." },
+	{ "reloads.refresh.every_seconds", RASND_PROM_GAUGE, "Seconds between dataset refreshes (0: on request only)." },
 	{ "reloads.refresh.running", RASND_PROM_GAUGE, "1 while a dataset refresh runs." },
 	{ "reloads.refresh.runs", RASND_PROM_COUNTER, "Dataset refreshes run." },
 	{ "reloads.refresh.not_modified", RASND_PROM_COUNTER, "Refresh downloads answered 304 Not Modified." },
@@ -390,7 +403,7 @@ static const struct rasnd_prom_desc nested[] = {
 	{ "upstreams.*.endpoints", RASND_PROM_LIST, NULL, NULL, { "name=endpoint" } },
 	{ "upstreams.*.endpoints[].state", RASND_PROM_ENUM, "Circuit breaker state of an endpoint (1 for the current one).",
 	  "state", .values = breaker_states },
-	{ "upstreams.*.endpoints[].open_remaining_ms", RASND_PROM_GAUGE, "Milliseconds an open circuit stays open." },
+	{ "upstreams.*.endpoints[].open_remaining_seconds", RASND_PROM_GAUGE, "Seconds an open circuit stays open." },
 	{ "upstreams.*.endpoints[].allowed", RASND_PROM_COUNTER, "Calls the endpoint's breaker let through." },
 	{ "upstreams.*.endpoints[].rejected", RASND_PROM_COUNTER, "Calls the endpoint's breaker refused." },
 	{ "upstreams.*.endpoints[].successes", RASND_PROM_COUNTER, "Successes reported to the endpoint's breaker." },

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <string.h>
 
 #include "reply.h"
 
@@ -45,6 +46,19 @@ void rasn_reply_error(struct rasn_buf *b, const char *q, size_t qlen, const char
 	rasn_buf_lit(b, ",\"error\":");
 	rasn_buf_json_str(b, msg, strlen(msg));
 	rasn_reply_close(b, NULL);
+}
+
+void rasn_reply_ip_special(struct rasn_buf *b, const char *q, size_t qlen, const struct rasn_addr *a,
+			   const char *reason, const char *source)
+{
+	char ip[RASN_ADDR_STRLEN];
+	size_t n = rasn_addr_format(a->family, a->v, ip);
+	rasn_reply_open(b, q, qlen, "ip", "not_found");
+	rasn_buf_lit(b, ",\"ip\":\"");
+	rasn_buf_add(b, ip, n);
+	rasn_buf_lit(b, "\",\"reason\":");
+	rasn_buf_json_str(b, reason, strlen(reason));
+	rasn_reply_close(b, source);
 }
 
 static void add_prefix(struct rasn_buf *b, const struct rasn_prefix *p)

@@ -17,6 +17,10 @@ void rasn_reply_error(struct rasn_buf *b, const char *q, size_t qlen, const char
 /* m NULL means not found. */
 void rasn_reply_ip(struct rasn_buf *b, const char *q, size_t qlen, const struct rasn_addr *a,
 		   const struct rasn_match *m, const char *source);
+/* not_found for an address no AS can originate (lib/special.h): "reason" names its block,
+ * e.g. "private-use (RFC 1918)". */
+void rasn_reply_ip_special(struct rasn_buf *b, const char *q, size_t qlen, const struct rasn_addr *a,
+			   const char *reason, const char *source);
 /* info NULL means not found; prefix counts are the aggregated ones. */
 void rasn_reply_as(struct rasn_buf *b, const char *q, size_t qlen, uint32_t asn,
 		   const struct rasn_as_info *info, size_t prefixes_v4, size_t prefixes_v6,

@@ -150,7 +150,7 @@ def test_json_is_the_daemons_lines(rasnd):
 
 
 def test_csv(rasnd):
-    qs = ["8.8.8.8", "1.1.1.1", "10.0.0.1", "1.2.3", "AS15169"]
+    qs = ["8.8.8.8", "1.1.1.1", "6.6.6.6", "1.2.3", "AS15169"]   # 6.6.6.6: in no fixture range
     replies = dict(zip(qs, rasnd.query(qs)))
     r = rasn("--csv", *qs, sock=rasnd.sock)
     assert r.returncode == 1, r.stderr
@@ -167,7 +167,7 @@ def test_csv(rasnd):
         ("ip", "ok", "8.8.8.8", "15169", "8.8.8.0/24", "Google LLC")
     assert '"Cloudflare, Inc."' in raw       # the comma forces quoting
     assert by_query["1.1.1.1"]["as_name"] == "Cloudflare, Inc."
-    assert by_query["10.0.0.1"]["status"] == "not_found"
+    assert by_query["6.6.6.6"]["status"] == "not_found"
     assert by_query["1.2.3"]["status"] == "error" and by_query["1.2.3"]["error"]
     assert by_query["AS15169"]["asn"] == "15169" and by_query["AS15169"]["type"] == "as"
     # every column says what the daemon's reply says
@@ -178,7 +178,7 @@ def test_csv(rasnd):
 
 
 def test_cymru(rasnd):
-    qs = ["8.8.8.8", "10.0.0.1", "1.1.1.1"]
+    qs = ["8.8.8.8", "6.6.6.6", "1.1.1.1"]   # special-purpose addresses: test_special.py
     replies = rasnd.query(qs)
     r = rasn("--cymru", *qs, sock=rasnd.sock)
     assert r.returncode == 1, r.stderr
@@ -186,7 +186,7 @@ def test_cymru(rasnd):
     assert lines[0] == CYMRU_HEADER
     assert lines[1] == ("15169   | 8.8.8.8          | 8.8.8.0/24          |    |          |"
                         "            | Google LLC")
-    assert lines[2] == ("NA      | 10.0.0.1         | NA                  |    |          |"
+    assert lines[2] == ("NA      | 6.6.6.6          | NA                  |    |          |"
                         "            | NA")
     cf = replies[2]
     assert lines[3] == (f"{cf['asn']:<8}| {'1.1.1.1':<17}| {cf['prefix']:<20}| {cf.get('cc', ''):<3}"

@@ -234,7 +234,7 @@ def test_breaker_opens_when_nginx_stops_and_closes_after_it_returns(tmp_path):
         assert ngx.log()[mark:] == []   # nothing reached the restarted server while the breaker was open
         # after open_ms the next lookups are half-open probes; two successes close it
         deadline = time.monotonic() + 10
-        while ripe(d)["endpoints"][0]["open_remaining_ms"] > 0:
+        while ripe(d)["endpoints"][0]["open_remaining_seconds"] > 0:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         for ip in nets[22:25]:

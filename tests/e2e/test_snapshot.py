@@ -20,7 +20,7 @@ import harness
 pytestmark = pytest.mark.skipif(harness.missing_rasnd() is not None, reason=harness.missing_rasnd() or "")
 
 # A documentation range (RFC 5737) not in the fixture: appended to prove a parse happened.
-EXTRA_ROW = '198.51.100.0,198.51.100.255,64496,"Snapshot Test, Appended"\n'
+EXTRA_ROW = '7.7.8.0,7.7.8.255,64496,"Snapshot Test, Appended"\n'
 
 
 def dataset_copy(tmp_path):
@@ -61,7 +61,7 @@ def probe_lines(datasets):
                 first, last = row.split(",", 2)[:2]
                 lines += [first, last]
     lines += ["0.0.0.0", "255.255.255.255", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-              "198.51.100.7", "AS13335", "AS15169", "AS721", "AS64496", "AS4294967295",
+              "7.7.8.7", "AS13335", "AS15169", "AS721", "AS64496", "AS4294967295",
               "prefixes AS13335", "prefixes AS15169", "prefixes AS64496", "org google", "org inc",
               "org snapshot test", "org no such organisation"]
     return lines
@@ -109,14 +109,14 @@ def test_second_start_reads_snapshot_with_identical_answers(tmp_path):
 def test_changed_dataset_makes_snapshot_stale(tmp_path):
     datasets = dataset_copy(tmp_path)
     srv, parsed = first_run(tmp_path, datasets)
-    assert '"status":"not_found"' in parsed[-13]  # 198.51.100.7 before the change
+    assert '"status":"not_found"' in parsed[-13]  # 7.7.8.7 before the change
     with open(datasets[0], "a") as f:
         f.write(EXTRA_ROW)
     with srv:
         log = srv.stderr_text()
         assert "not used, parsing the dataset" in log and str(datasets[0]) in log, log
         assert table_stats(srv)["from_snapshot"] == 0
-        (r,) = srv.query(["198.51.100.7"])
+        (r,) = srv.query(["7.7.8.7"])
         assert r["status"] == "ok" and r["asn"] == 64496
         wait_log(srv, "snapshot " + str(snap_path(srv)) + " written")
         changed = answers(srv, probe_lines(datasets))
@@ -124,7 +124,7 @@ def test_changed_dataset_makes_snapshot_stale(tmp_path):
     with srv:
         assert table_stats(srv)["from_snapshot"] == 1
         assert answers(srv, probe_lines(datasets)) == changed
-        (r,) = srv.query(["198.51.100.7"])
+        (r,) = srv.query(["7.7.8.7"])
         assert r["asn"] == 64496 and r["as_name"] == "Snapshot Test, Appended"
 
 
@@ -192,7 +192,7 @@ def test_reload_reads_snapshot_of_unchanged_files(tmp_path):
         (r,) = srv.query(["reload"])
         assert r["status"] == "ok", r
         assert table_stats(srv)["from_snapshot"] == 0
-        (r,) = srv.query(["198.51.100.7"])
+        (r,) = srv.query(["7.7.8.7"])
         assert r["asn"] == 64496
         log = srv.stderr_text()
         assert log.count("snapshot " + str(snap_path(srv)) + " written") == 2, log
