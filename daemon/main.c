@@ -278,6 +278,13 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &d.started);
 	/* a client that goes away mid-write must not kill the daemon */
 	signal(SIGPIPE, SIG_IGN);
+	/* before the table and RocksDB: a second rasnd on a live socket stops here, and touches
+	 * nothing of the first one's state directory */
+	if (rasnd_server_precheck(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		rc = 75; /* EX_TEMPFAIL: it can start once the other one has stopped */
+		goto out;
+	}
 
 	struct event_config *ec = event_config_new();
 	/* PRECISE_TIMER: otherwise libevent reads CLOCK_MONOTONIC_COARSE (4 ms steps here), and
