@@ -482,7 +482,7 @@ static void conn_replies(struct client *cl)
 		start = c->scanned = end + 1;
 		if (n && line[n - 1] == '\r')
 			n--;
-		if (c->answered == 0 && !text && (c->refused = refusal(line, n)))
+		if (c->answered == 0 && !c->in_text && (c->refused = refusal(line, n)))
 			break; /* not the answer to the first query: rasnd closes next */
 		if (text && (c->in_text || (n && line[0] != '{'))) {
 			/* A stats prometheus reply: text up to "# EOF" (an error would be JSON). */

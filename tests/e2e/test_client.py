@@ -342,7 +342,8 @@ def test_too_many_clients_is_exit_3_not_an_answer(tmp_path):
     with harness.Rasnd(tmp_path / "d", config_text="[server]\nmax_clients = 1\n") as d:
         held = _hold_the_only_slot(d)
         try:
-            for args, inp in [(["8.8.8.8"], None), (["--json"], b"8.8.8.8\n" * 200_000)]:
+            for args, inp in [(["8.8.8.8"], None), (["stats prometheus"], None),
+                              (["--json"], b"8.8.8.8\n" * 200_000)]:
                 r = rasn(*args, sock=d.sock, input=inp, timeout=60)
                 err = r.stderr.decode()
                 assert r.returncode == 3, (r.returncode, err, r.stdout[:300])
