@@ -84,7 +84,7 @@ struct conn {
 	bool in_text;
 	bool eof;
 	int rerr, werr;          /* errno of a failed recv/send, else 0 */
-	char *refused;           /* why rasnd refused the connection (its first line), or NULL */
+	char *refused;           /* why rasnd refused or ended the connection, or NULL */
 };
 
 struct progress {
@@ -450,9 +450,10 @@ static void conn_write(struct conn *c)
 	rasn_buf_consume(&c->out, off);
 }
 
-/* Is this first line rasnd refusing the connection (daemon/server.c reject(): a reply to no
- * request, e.g. "too many clients", sent before it closes)? Then returns its reason (malloc'd).
- * Only an empty request line is otherwise answered with an empty query, as "empty request". */
+/* Is this line rasnd refusing or ending the connection (daemon/server.c reject(): a line that
+ * answers no request, e.g. "too many clients", sent before it closes)? Then returns its reason
+ * (malloc'd). Every answer echoes its request, and the only one with an empty query is the
+ * answer to an empty line, "empty request": so this line is never the answer to a query. */
 static char *refusal(const char *line, size_t n)
 {
 	json_t *j = json_loadb(line, n, 0, NULL);
@@ -482,8 +483,8 @@ static void conn_replies(struct client *cl)
 		start = c->scanned = end + 1;
 		if (n && line[n - 1] == '\r')
 			n--;
-		if (c->answered == 0 && !c->in_text && (c->refused = refusal(line, n)))
-			break; /* not the answer to the first query: rasnd closes next */
+		if (!c->in_text && n && line[0] == '{' && (c->refused = refusal(line, n)))
+			break; /* not the answer to a query: rasnd closes next */
 		if (text && (c->in_text || (n && line[0] != '{'))) {
 			/* A stats prometheus reply: text up to "# EOF" (an error would be JSON). */
 			rasn_format_text(cl->fmt, line, n, !c->in_text);
@@ -579,14 +580,16 @@ static int run(struct client *cl)
 	}
 
 	progress_erase(&cl->pg);
-	if (c->refused) {
+	uint64_t missing = c->sent - (c->answered < c->sent ? c->answered : c->sent);
+	if (c->refused && c->answered == 0) {
 		fprintf(stderr, "rasn: rasnd refused the connection: %s%s\n", c->refused,
 			!strcmp(c->refused, "too many clients") ? " (its [server] max_clients are "
 			"connected); nothing was answered, try again later" : "; nothing was answered");
 		return EXIT_UNREACHABLE;
 	}
-	uint64_t missing = c->sent - (c->answered < c->sent ? c->answered : c->sent);
-	if (c->rerr == EMSGSIZE)
+	if (c->refused)
+		fprintf(stderr, "rasn: rasnd closed the connection: %s\n", c->refused);
+	else if (c->rerr == EMSGSIZE)
 		fprintf(stderr, "rasn: a reply from rasnd is longer than %u MiB; giving up\n",
 			REPLY_MAX >> 20);
 	else if (c->rerr)

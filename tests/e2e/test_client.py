@@ -410,6 +410,27 @@ def test_daemon_closes_mid_stream(fake, partial):
     assert "closed the connection" in err and "15 of 20 queries sent were unanswered" in err, err
 
 
+def test_a_reason_line_mid_stream_is_no_answer(fake):
+    """A line that answers no request (rasnd's refusal shape, sent before it closes) after
+    some answers: reported as why rasnd closed, not printed or counted as an answer; exit 3."""
+    d = fake("--close-after", 5, "--close-reason", "idle connection closed")
+    qs = [f"8.8.8.{i}" for i in range(20)]
+    r = rasn("--json", *qs, sock=d.sock, timeout=60)
+    assert r.returncode == 3
+    assert [json.loads(l)["query"] for l in out_lines(r)] == qs[:5]
+    err = r.stderr.decode()
+    assert "rasnd closed the connection: idle connection closed" in err, err
+    assert "15 of 20 queries sent were unanswered" in err, err
+
+
+def test_an_empty_request_is_answered_not_a_refusal(rasnd):
+    """rasnd answers an empty line with an empty query ("empty request"): that is an answer."""
+    r = rasn("--json", "", "8.8.8.8", sock=rasnd.sock)
+    got = [json.loads(l) for l in out_lines(r)]
+    assert r.returncode == 1, r.stderr
+    assert [g["query"] for g in got] == ["", "8.8.8.8"] and got[0]["error"] == "empty request"
+
+
 def test_daemon_closes_during_big_stdin(fake):
     d = fake("--close-after", 1000)
     data = b"8.8.8.8\n" * 200_000
