@@ -1,4 +1,5 @@
 /* rasnd: start-up in order (config, table, loop, socket), one loop, teardown in reverse. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include "rediscache.h"
 
 #include <sys/random.h>
+#include <sys/types.h>
 
 #include <ares.h>
 
@@ -173,6 +175,66 @@ static void prep_join(struct prep *p)
 	p->started = 0;
 }
 
+/* Is pid a running rasnd (one that may still be writing its temporary file)? */
+static int rasnd_running(long pid)
+{
+	char path[64], comm[32] = "";
+	if (pid == (long)getpid())
+		return 0; /* a file of our own name is from an earlier life of this PID */
+	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	int is = fgets(comm, sizeof(comm), f) && !strncmp(comm, "rasnd", 5);
+	fclose(f);
+	return is;
+}
+
+static void remove_stale(const char *path, const char *why)
+{
+	if (unlink(path) == 0)
+		log_info("removed stale temporary file %s (%s)", path, why);
+	else if (errno != ENOENT)
+		log_warn("cannot remove stale temporary file %s: %s", path, strerror(errno));
+}
+
+/* Temporary files a killed rasnd leaves behind (issue 11): the snapshot's STATE/table.snap.tmp.PID
+ * (lib/snapshot.c; 2-24 MiB each) unless that PID is a rasnd still running, and the dataset
+ * refresh's FILE.new and FILE.http.tmp (daemon/refresh.c) for files with a [dataset] url. Only
+ * these exact name patterns are touched; runs after rasnd_server_precheck, so a live rasnd on
+ * the same socket never loses a file it is writing. */
+static void remove_stale_temps(const struct rasnd *d)
+{
+	static const char snap_prefix[] = "table.snap.tmp.";
+	char path[4200], why[64];
+	DIR *dir = d->cfg.state_dir && d->cfg.state_dir[0] ? opendir(d->cfg.state_dir) : NULL;
+	struct dirent *e;
+	while (dir && (e = readdir(dir))) {
+		const char *num = e->d_name + sizeof(snap_prefix) - 1;
+		char *end;
+		if (strncmp(e->d_name, snap_prefix, sizeof(snap_prefix) - 1) || *num < '0' || *num > '9')
+			continue;
+		long pid = strtol(num, &end, 10);
+		if (*end || rasnd_running(pid))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->cfg.state_dir, e->d_name);
+		snprintf(why, sizeof(why), "snapshot of process %ld, which is gone", pid);
+		remove_stale(path, why);
+	}
+	if (dir)
+		closedir(dir);
+	for (size_t i = 0; i < d->cfg.n_datasets && i < d->cfg.n_dataset_urls; i++) {
+		if (!d->cfg.dataset_urls[i] || !d->cfg.dataset_urls[i][0])
+			continue;
+		snprintf(path, sizeof(path), "%s.new", d->cfg.datasets[i]);
+		remove_stale(path, "an unfinished dataset download");
+		snprintf(path, sizeof(path), "%s.http.tmp", d->cfg.datasets[i]);
+		remove_stale(path, "unfinished download validators");
+	}
+}
+
 static void on_term(evutil_socket_t sig, short what, void *arg)
 {
 	struct rasnd *d = arg;
@@ -285,6 +347,14 @@ int main(int argc, char **argv)
 	d.started_us = rasn_clock_mono_us();
 	/* a client that goes away mid-write must not kill the daemon */
 	signal(SIGPIPE, SIG_IGN);
+	/* before the table and RocksDB: a second rasnd on a live socket stops here, and touches
+	 * nothing of the first one's state directory */
+	if (rasnd_server_precheck(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		rc = 75; /* EX_TEMPFAIL: it can start once the other one has stopped */
+		goto out;
+	}
+	remove_stale_temps(&d);
 
 	struct event_config *ec = event_config_new();
 	/* PRECISE_TIMER: otherwise libevent reads CLOCK_MONOTONIC_COARSE (4 ms steps here), and

@@ -74,6 +74,27 @@ static int socket_live(const struct sockaddr_un *sun)
 	return live;
 }
 
+/* Checked before the slow start-up work (the table, RocksDB under the state directory): a
+ * second rasnd on a live socket fails at once with one line, instead of loading the whole table
+ * and then tripping over the first one's RocksDB lock. A socket passed by the service manager
+ * is not checked (the manager owns it); rasnd_server_listen decides everything else. */
+int rasnd_server_precheck(const struct rasnd *d, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *pid = getenv("LISTEN_PID"), *path = d->cfg.socket;
+	struct stat st;
+	if (pid && strtol(pid, NULL, 10) == (long)getpid())
+		return 0;
+	if (!path || strlen(path) >= sizeof(sun.sun_path) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (!socket_live(&sun))
+		return 0;
+	snprintf(err, errlen, "%s is in use: another rasnd answers there; not starting (stop it, or give this one another -s)",
+		 path);
+	return -EADDRINUSE;
+}
+
 /* Serve a socket handed over by the service manager (socket activation). */
 static int adopt(struct rasnd *d, int fd, char *err, size_t errlen)
 {

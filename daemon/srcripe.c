@@ -113,12 +113,16 @@ static enum rasn_outcome outcome_of_err(enum rasnd_http_err e)
 	case RASND_HTTP_ECONNECT:
 	case RASND_HTTP_ECLOSED:
 	case RASND_HTTP_EPROTO:
+	case RASND_HTTP_ETLS:
+		/* a refused certificate or a failed handshake is the origin failing (lib/backoff.h
+		 * files TLS failures under RETRY_NET): the breaker must count it, or an origin with
+		 * a bad certificate is tried for every lookup and never opens its breaker */
 		return RASN_RETRY_NET;
 	case RASND_HTTP_ETOOBIG:
 		return RASN_FINAL_MALFORMED;
 	default:
-		/* a refused certificate, a bad URL, a full queue, shutdown: trying again the same
-		 * way gives the same answer */
+		/* a bad URL, a full queue, shutdown: trying again the same way gives the same
+		 * answer */
 		return RASN_FINAL_OTHER;
 	}
 }

@@ -185,14 +185,27 @@ def test_no_resumption_when_the_session_cache_is_off(tmp_path):
 def test_bad_certificates_are_refused_and_nothing_is_sent(tmp_path, block, why):
     ips = distinct_24s(1, skip=920)
     ripe = nginx.RipeFixtures.for_addresses(ips)
+    # a refused certificate is the origin failing: two in a row open its breaker (short
+    # retry waits so the second try comes soon)
+    extra = "[breaker]\nfailures = 2\nopen_ms = 600000\n[retry]\ninitial_ms = 10\nmax_ms = 20\n"
     with nginx.Nginx(tmp_path / "ngx", ripestat=ripe) as ngx, \
-            harness.Rasnd(tmp_path / "d", config_text=conf(ngx, block)) as d:
+            harness.Rasnd(tmp_path / "d", config_text=conf(ngx, block, extra)) as d:
         r = d.query([f"{ips[0]} @ripestat", "ping"])
         assert r[0]["status"] == "error" and why in r[0]["error"], r[0]
         assert "certificate" in r[0]["error"]
         assert r[1]["status"] == "ok"
-        h = stats(d)["http"]
+        st = stats(d)
+        h = st["http"]
         assert h["tls_failed"] >= 1 and h["requests"] >= 1 and h["responses"] == 0
+        # the breaker counted both refusals as failures and opened (never as successes)
+        (ep,) = st["upstreams"]["ripestat"]["endpoints"]
+        assert ep["state"] == "open" and ep["failures"] == 2 and ep["successes"] == 0, ep
+        assert ep["opened"] == 1 and [(t["from"], t["to"]) for t in ep["transitions"]] == [("closed", "open")]
+        assert "circuit open" in d.stderr_text() and why in d.stderr_text()
+        # while open the origin is not tried: answered at once, no new handshake
+        r = d.query([f"{ips[0]} @ripestat"])[0]
+        assert r["status"] == "error" and "upstream unavailable" in r["error"], r
+        assert stats(d)["http"]["tls_failed"] == h["tls_failed"]
         # nginx saw handshakes it refused (it logs them when the connection ends: poll), and
         # not one HTTP request
         wait_for(lambda: "ssl" in ngx.error_log_text().lower(), "nginx logged no TLS failure")
