@@ -194,6 +194,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		d->cfg = c;
 		rasnd_log_set_level(d->cfg.log_level);
 		rasnd_cymru_probe(d); /* "auto" decides again with the new config */
+		rasnd_session_idle_arm(d);
 	}
 	rasnd_reload_start(d, NULL);
 }
@@ -219,6 +220,7 @@ int main(int argc, char **argv)
 	d.listen_fd = -1;
 	d.reload.efd = -1;
 	TAILQ_INIT(&d.sessions);
+	TAILQ_INIT(&d.rejects);
 	d.config_path = RASN_SYSCONFDIR "/rasnd.conf";
 
 	while ((opt = getopt_long(argc, argv, "c:s:d:S:vhV", longopts, NULL)) != -1) {
@@ -363,6 +365,7 @@ out:
 	while (!TAILQ_EMPTY(&d.sessions))
 		rasnd_session_close(TAILQ_FIRST(&d.sessions));
 	rasnd_server_close(&d);
+	rasnd_session_free_all(&d);
 	rasnd_metrics_stop(&d);
 	rasnd_refresh_free(&d);
 	rasnd_ripe_free(&d);
