@@ -23,6 +23,9 @@
 #define IN_KEEP 4096                /* a bigger one is shrunk once mostly empty */
 #define OUT_KEEP 65536              /* a drained output buffer bigger than this is freed */
 #define TRIM_DELAY_S 1              /* quiet time before freed memory goes back to the system */
+#define OUT_BUDGET ((size_t)64 << 20) /* every client's unread replies together, roughly */
+#define SHARE_MIN ((size_t)64 << 10)  /* the least high-water mark a client gets */
+#define READ_MIN ((size_t)16 << 10)   /* the least a client is read at once */
 
 static void session_read_cb(evutil_socket_t fd, short what, void *arg);
 static void session_write_cb(evutil_socket_t fd, short what, void *arg);
@@ -215,9 +218,25 @@ static size_t queued_bytes(const struct rasnd_session *s)
 	return n;
 }
 
+/* output_high_water, or less with many clients: each gets a share of OUT_BUDGET (at least
+ * SHARE_MIN), so that a burst of many pipelining clients stays bounded in memory as a whole. */
+static size_t high_water(const struct rasnd *d)
+{
+	size_t share = OUT_BUDGET / (d->n_sessions ? d->n_sessions : 1);
+	if (share < SHARE_MIN)
+		share = SHARE_MIN;
+	return share < d->cfg.output_high_water ? share : d->cfg.output_high_water;
+}
+
+static size_t low_water(const struct rasnd *d)
+{
+	size_t h = high_water(d) / 4;
+	return h < d->cfg.output_low_water ? h : d->cfg.output_low_water;
+}
+
 int rasnd_session_pass_over(const struct rasnd_session *s)
 {
-	return s->pass_base + s->pass_out > s->d->cfg.output_high_water ||
+	return s->pass_base + s->pass_out > high_water(s->d) ||
 	       rasnd_uptime(s->d) - s->pass_start > PASS_SECONDS;
 }
 
@@ -241,14 +260,14 @@ static void session_arm(struct rasnd_session *s)
 {
 	struct rasnd *d = s->d;
 	size_t q = queued_bytes(s);
-	if (q > d->cfg.output_high_water) {
+	if (q > high_water(d)) {
 		if (!s->out_paused)
 			d->stats.read_pauses++;
 		s->out_paused = 1;
 		set_reading(s, 0);
 		return;
 	}
-	if (s->out_paused && q > d->cfg.output_low_water)
+	if (s->out_paused && q > low_water(d))
 		return;
 	s->out_paused = 0;
 	if (rasnd_session_stalled(s)) {
@@ -473,8 +492,15 @@ static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (tail)
 		memcpy(d->rbuf, s->in, tail);
-	/* One read per wakeup: the per-client budget, so one busy client cannot starve others. */
-	ssize_t n = read(fd, d->rbuf + tail, d->rbuf_cap - tail);
+	/* One read per wakeup: the per-client budget, so one busy client cannot starve others;
+	 * with many clients, no more than their share of replies can answer (a line of input
+	 * makes some ten times its size in replies), so that little input waits unparsed. */
+	size_t room = d->cfg.read_buffer, share = high_water(d) / 4;
+	if (share < READ_MIN)
+		share = READ_MIN;
+	if (share < room)
+		room = share;
+	ssize_t n = read(fd, d->rbuf + tail, room);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 			rasnd_session_drain_check(s);
