@@ -74,9 +74,9 @@ struct rasnd_session {
 				   * parsed until they drain below output_low_water */
 	struct event *rev, *wev, *cont;
 	double active;            /* monotonic (rasnd_uptime) time of the last read or write */
-	char *in;                 /* unparsed input only (a partial line, or the backlog);
-				   * lines are read into the loop's d->rbuf */
-	size_t in_len, in_cap;
+	char *in;                 /* unparsed input only (a partial line, or the backlog) at
+				   * in + in_off; lines are read into the loop's d->rbuf */
+	size_t in_off, in_len, in_cap;
 	int discarding;           /* inside an over-long line: drop bytes until LF */
 	struct rasn_buf out;
 	size_t out_off;

@@ -101,7 +101,7 @@ void rasnd_session_close(struct rasnd_session *s)
 	s->out_off = 0;
 	free(s->in);
 	s->in = NULL;
-	s->in_len = s->in_cap = 0;
+	s->in_off = s->in_len = s->in_cap = 0;
 	rasnd_session_trim_soon(d);
 	/* Free on the next loop pass, never inside the callback that is still using s. */
 	if (event_base_once(d->base, -1, EV_TIMEOUT, deferred_unref, s, NULL) < 0)
@@ -320,8 +320,9 @@ static int session_flush(struct rasnd_session *s)
 	if (s->out_off == s->out.len) {
 		s->out.len = s->out_off = 0;
 		event_del(s->wev);
-		/* a burst leaves a large buffer: give it back (an idle client costs little) */
-		if (s->out.cap > OUT_KEEP) {
+		/* a burst leaves a large buffer: give it back (an idle client costs little), once
+		 * the lines read are all answered (not between the passes of one read) */
+		if (s->out.cap > OUT_KEEP && !s->backlog) {
 			rasn_buf_free(&s->out);
 			rasn_buf_init(&s->out);
 			rasnd_session_trim_soon(d);
@@ -340,16 +341,24 @@ static int session_flush(struct rasnd_session *s)
 }
 
 /* Keep n unparsed bytes at p (inside d->rbuf or s->in) as the session's input; the buffer
- * grows only as needed and shrinks again once mostly empty. Returns -1 out of memory. */
-static int keep_input(struct rasnd_session *s, const char *p, size_t n)
+ * grows only as needed and shrinks again once mostly empty. backlog: lines are left for a
+ * later pass; inside s->in they stay where they are (no copy per pass). Returns -1 out of
+ * memory. */
+static int keep_input(struct rasnd_session *s, const char *p, size_t n, int backlog)
 {
 	if (n == 0) {
 		free(s->in);
 		s->in = NULL;
-		s->in_len = s->in_cap = 0;
+		s->in_off = s->in_len = s->in_cap = 0;
 		return 0;
 	}
 	int inside = s->in && p >= s->in && p < s->in + s->in_cap;
+	if (inside && backlog) {
+		s->in_off = (size_t)(p - s->in);
+		s->in_len = n;
+		return 0;
+	}
+	s->in_off = 0;
 	if (inside) {
 		memmove(s->in, p, n);
 		s->in_len = n;
@@ -427,7 +436,7 @@ static void session_pass(struct rasnd_session *s, char *buf, size_t len)
 	if (early) {
 		if (!rasnd_session_stalled(s))
 			d->stats.pass_yields++;
-		if (keep_input(s, p, rest) < 0)
+		if (keep_input(s, p, rest, 1) < 0)
 			goto oom;
 		return;
 	}
@@ -442,11 +451,11 @@ static void session_pass(struct rasnd_session *s, char *buf, size_t len)
 			else
 				rasnd_query_line(s, p, l);
 		}
-		keep_input(s, NULL, 0);
+		keep_input(s, NULL, 0, 0);
 		return;
 	}
 	if (s->discarding) {
-		keep_input(s, NULL, 0);
+		keep_input(s, NULL, 0, 0);
 		return;
 	}
 	/* A partial line longer than the limit (plus room for CR) cannot become valid: answer it
@@ -454,10 +463,10 @@ static void session_pass(struct rasnd_session *s, char *buf, size_t len)
 	if (rest > RASN_LINE_MAX + 1) {
 		rasnd_query_long_line(s, p, rest);
 		s->discarding = 1;
-		keep_input(s, NULL, 0);
+		keep_input(s, NULL, 0, 0);
 		return;
 	}
-	if (keep_input(s, p, rest) == 0)
+	if (keep_input(s, p, rest, 0) == 0)
 		return;
 oom:
 	log_warn("out of memory for a client's input; closing it");
@@ -491,7 +500,7 @@ static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (tail)
-		memcpy(d->rbuf, s->in, tail);
+		memcpy(d->rbuf, s->in + s->in_off, tail);
 	/* One read per wakeup: the per-client budget, so one busy client cannot starve others;
 	 * with many clients, no more than their share of replies can answer (a line of input
 	 * makes some ten times its size in replies), so that little input waits unparsed. */
@@ -529,7 +538,7 @@ static void session_cont_cb(evutil_socket_t fd, short what, void *arg)
 	if (s->closed || !s->backlog || rasnd_session_stalled(s) || s->out_paused)
 		return;
 	if (s->in_len)
-		session_pass(s, s->in, s->in_len);
+		session_pass(s, s->in + s->in_off, s->in_len);
 	else
 		session_pass(s, s->d->rbuf ? s->d->rbuf : (char *)"", 0);
 	if (!s->closed && session_flush(s) == 0)
