@@ -330,11 +330,16 @@ def test_hoarding_at_max_clients(tmp_path):
 def test_idle_timeout_closes_an_idle_client(tmp_path):
     d = harness.Rasnd(tmp_path / "d", config_text="[server]\nidle_timeout = 0.5\n").start()
     try:
+        # quiet longer than the idle one, but with replies it has not read: not idle
+        hog = flood(d, f"prefixes AS{BIG_AS}", 200000)
         s = connect(d)
         assert harness.query_on(s, ["ping"])[0]["status"] == "ok"
         assert read_all(s) == (b"", "eof")
         s.close()
+        # the hog is still served (it and the stats connection are left)
+        harness.wait_for(lambda: clients(d) == 2, 30, "the idle one gone, the hog kept")
         assert stats(d)["connections"]["idle_closed"] >= 1
+        hog.close()
         probe_ok(d)
     finally:
         stop_clean(d)
