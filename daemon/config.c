@@ -37,6 +37,7 @@ static const struct key keys[] = {
 	{ "server", "output_low_water", K_SIZE, OFF(output_low_water), "1048576", 4096, (size_t)1 << 32 },
 	{ "server", "drain_timeout", K_SECONDS, OFF(drain_timeout), "10", 0, 0 },
 	{ "server", "max_pending", K_SIZE, OFF(max_pending), "1024", 1, 1 << 20 },
+	{ "server", "idle_timeout", K_SECONDS, OFF(idle_timeout), "0", 0, 0 },
 	{ "dataset", "file", K_DATASET, 0, NULL, 0, 0 },
 	{ "dataset", "format", K_FORMAT, OFF(dataset_format), "auto", 0, 0 },
 	{ "dataset", "max_bad_lines", K_SIZE, OFF(max_bad_lines), "0", 0, SIZE_MAX },

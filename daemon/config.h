@@ -22,6 +22,7 @@ struct rasnd_config {
 	size_t output_low_water;     /* resume below this */
 	double drain_timeout;        /* seconds SIGTERM waits for replies in flight */
 	size_t max_pending;          /* answers one client may have outstanding upstream */
+	double idle_timeout;         /* close a client quiet this long with nothing pending; 0: never */
 	/* [dataset] */
 	char *datasets[RASND_MAX_DATASETS];
 	size_t n_datasets;

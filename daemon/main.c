@@ -263,6 +263,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		rasnd_log_set_level(d->cfg.log_level);
 		rasnd_cymru_probe(d); /* "auto" decides again with the new config */
 		rasnd_dnsserver_reconfigure(d);
+		rasnd_session_idle_arm(d);
 	}
 	rasnd_reload_start(d, NULL);
 }
@@ -288,6 +289,7 @@ int main(int argc, char **argv)
 	d.listen_fd = -1;
 	d.reload.efd = -1;
 	TAILQ_INIT(&d.sessions);
+	TAILQ_INIT(&d.rejects);
 	d.config_path = RASN_SYSCONFDIR "/rasnd.conf";
 
 	while ((opt = getopt_long(argc, argv, "c:s:d:S:vhV", longopts, NULL)) != -1) {
@@ -449,6 +451,7 @@ out:
 		rasnd_session_close(TAILQ_FIRST(&d.sessions));
 	rasnd_server_close(&d);
 	rasnd_dnsserver_free(&d);
+	rasnd_session_free_all(&d);
 	rasnd_metrics_stop(&d);
 	rasnd_redis_free(d.redis); /* its pending lookups go on to the live upstreams */
 	d.redis = NULL;

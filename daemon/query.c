@@ -899,8 +899,10 @@ static void flush_ips(struct rasnd_session *s, struct pending_ips *p)
 			continue;
 		}
 		/* fetched per reply: a slot opened above takes what follows it */
-		rasn_reply_ip(rasnd_session_outbuf(s), p->line[k], p->len[k], &p->addr[k], found[k] ? &m[k] : NULL,
-			      source_table);
+		struct rasn_buf *b = rasnd_session_outbuf(s);
+		size_t before = b->len;
+		rasn_reply_ip(b, p->line[k], p->len[k], &p->addr[k], found[k] ? &m[k] : NULL, source_table);
+		s->pass_out += b->len - before;
 	}
 	p->n = 0;
 }
@@ -930,14 +932,23 @@ size_t rasnd_query_lines(struct rasnd_session *s, const struct rasnd_line *ln, s
 			p.addr[p.n] = r.addr;
 			p.line[p.n] = ln[i].p;
 			p.len[p.n] = ln[i].len;
-			if (++p.n == RASN_LOOKUP_BATCH)
+			if (++p.n == RASN_LOOKUP_BATCH) {
 				flush_ips(s, &p);
+				if (rasnd_session_pass_over(s))
+					return i + 1;
+			}
 			continue;
 		}
 		flush_ips(s, &p);
+		/* what the reply adds counts against the pass's bound, by its size (a big AS's
+		 * prefixes, stats prometheus); an answer that comes later counts when it comes */
+		struct rasn_buf *b = rasnd_session_outbuf(s);
+		size_t before = b->len;
 		dispatch(s, ln[i].p, ln[i].len, &r);
-		if (rasnd_session_stalled(s) || s->closed)
-			return i + 1; /* a barrier (reload), or the pending bound: the rest waits */
+		if (rasnd_session_outbuf(s) == b && b->len > before)
+			s->pass_out += b->len - before;
+		if (rasnd_session_stalled(s) || s->closed || rasnd_session_pass_over(s))
+			return i + 1; /* a barrier (reload), the pending bound, or the pass's bound */
 	}
 	flush_ips(s, &p);
 	return n;

@@ -30,6 +30,9 @@ struct rasnd_stats {
 	uint64_t table_hits, table_misses;
 	uint64_t bytes_in, bytes_out;
 	uint64_t conns_accepted, conns_closed, conns_rejected, conns_write_errors;
+	uint64_t conns_evicted;            /* idle clients closed to admit a new one at max_clients */
+	uint64_t conns_idle_closed;        /* idle clients closed by [server] idle_timeout */
+	uint64_t pass_yields;              /* parsing a client's lines stopped at the pass budget */
 	uint64_t conns_peak;        /* most clients connected at once */
 	uint64_t read_pauses;              /* backpressure: reading stopped for unread output */
 	uint64_t accept_pauses;            /* out of file descriptors */
@@ -60,16 +63,23 @@ struct rasnd_slot {
 };
 
 struct rasnd_session {
-	TAILQ_ENTRY(rasnd_session) entry;
+	TAILQ_ENTRY(rasnd_session) entry; /* d->sessions: least recently active first */
 	struct rasnd *d;
 	int fd;
-	int refs;                 /* the daemon's list holds one; each pending slot one */
+	int refs;                 /* the daemon's list holds one; each pending slot one; a
+				   * completion holds one while it runs */
 	int closed;
 	int reading;              /* read event armed */
 	int eof;
-	struct event *rev, *wev;
-	char *in;
-	size_t in_len, in_cap;
+	int backlog;              /* in may hold complete lines not parsed yet: continued by
+				   * cont on a later pass, and the client is not read meanwhile */
+	int out_paused;           /* unread replies passed output_high_water: neither read nor
+				   * parsed until they drain below output_low_water */
+	struct event *rev, *wev, *cont;
+	double active;            /* monotonic (rasnd_uptime) time of the last read or write */
+	char *in;                 /* unparsed input only (a partial line, or the backlog) at
+				   * in + in_off; lines are read into the loop's d->rbuf */
+	size_t in_off, in_len, in_cap;
 	int discarding;           /* inside an over-long line: drop bytes until LF */
 	struct rasn_buf out;
 	size_t out_off;
@@ -77,6 +87,10 @@ struct rasnd_session {
 	int blocked;              /* a barrier slot is pending: later lines wait unparsed */
 	int in_process;           /* inside process_lines: completions must not re-enter it */
 	size_t n_pending;         /* reply slots not completed yet */
+	/* the bound of one pass (rasnd_session_pass_over) */
+	size_t pass_base;         /* replies queued when the pass started */
+	size_t pass_out;          /* reply bytes the pass has produced */
+	double pass_start;
 	/* Team Cymru bulk block */
 	int in_bulk;
 	unsigned bulk_opts;
@@ -84,6 +98,18 @@ struct rasnd_session {
 	size_t bulk_line;
 };
 TAILQ_HEAD(rasnd_session_list, rasnd_session);
+
+/* A client refused past max_clients: told why, half-closed, and what it sends is read and
+ * dropped (a bounded amount, for a short time) so that closing does not reset the
+ * connection before it has read the message. */
+struct rasnd_reject {
+	TAILQ_ENTRY(rasnd_reject) entry;
+	struct rasnd *d;
+	int fd;
+	size_t drained;
+	struct event *ev;
+};
+TAILQ_HEAD(rasnd_reject_list, rasnd_reject);
 
 struct rasnd_reload {
 	int running, again;
@@ -131,6 +157,12 @@ struct rasnd {
 	struct event *listen_ev, *accept_retry_ev;
 	struct rasnd_session_list sessions;
 	size_t n_sessions;
+	char *rbuf;                   /* the loop's read buffer: every client is read into it */
+	size_t rbuf_cap;
+	struct event *idle_ev;        /* [server] idle_timeout sweep */
+	struct event *trim_ev;        /* gives freed memory back to the system after a burst */
+	struct rasnd_reject_list rejects;
+	size_t n_rejects;
 
 	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
 	int draining;
@@ -163,6 +195,18 @@ void rasnd_server_maybe_exit(struct rasnd *d);
 
 /* session.c */
 void rasnd_session_new(struct rasnd *d, int fd);
+/* Close the client that has been quiet longest with nothing pending (to admit a new one).
+ * Returns 1 if one was closed, 0 if every client has work in flight. */
+int rasnd_session_evict_idle(struct rasnd *d);
+/* Arm or re-arm the [server] idle_timeout sweep (after a config read). */
+void rasnd_session_idle_arm(struct rasnd *d);
+/* Ask for the freed memory to be given back to the system shortly (after a burst). */
+void rasnd_session_trim_soon(struct rasnd *d);
+/* The loop-wide parts (read buffer, timers), at exit. */
+void rasnd_session_free_all(struct rasnd *d);
+/* Has this pass over the client's lines produced or spent enough (output_high_water of
+ * unread replies, or its time budget)? The rest of its lines wait for a later pass. */
+int rasnd_session_pass_over(const struct rasnd_session *s);
 void rasnd_session_close(struct rasnd_session *s);
 struct rasn_buf *rasnd_session_outbuf(struct rasnd_session *s);
 /* A reply slot that completes later. A barrier holds back the session's later requests

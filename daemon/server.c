@@ -24,15 +24,60 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(d->listen_ev, NULL);
 }
 
+#define REJECT_MAX 64            /* refused clients being drained at once; more are just closed */
+#define REJECT_DRAIN_BYTES 65536 /* read and dropped from one at most */
+#define REJECT_LINGER_S 2        /* and for this long at most */
+
+static void reject_free(struct rasnd_reject *r)
+{
+	struct rasnd *d = r->d;
+	TAILQ_REMOVE(&d->rejects, r, entry);
+	d->n_rejects--;
+	event_free(r->ev);
+	close(r->fd);
+	free(r);
+}
+
+static void reject_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rasnd_reject *r = arg;
+	char buf[4096];
+	ssize_t n = what & EV_READ ? read(fd, buf, sizeof(buf)) : 0;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n > 0 && (r->drained += (size_t)n) < REJECT_DRAIN_BYTES)
+		return;
+	reject_free(r); /* the peer closed, the timer ran out, or it sent too much */
+}
+
+/* Tell the client why before anything of its is read, half-close, and keep reading (and
+ * dropping) what it sends until it closes, for a short time: closing a socket with unread
+ * data resets the connection, and the client would see EPIPE or ECONNRESET instead of the
+ * message. */
 static void reject(struct rasnd *d, int fd, const char *msg)
 {
-	/* best effort: tell the client why before closing */
 	char line[256];
 	int n = snprintf(line, sizeof(line), "{\"query\":\"\",\"type\":\"invalid\",\"status\":\"error\",\"error\":\"%s\"}\n", msg);
 	ssize_t w = write(fd, line, (size_t)n);
 	(void)w;
-	close(fd);
+	shutdown(fd, SHUT_WR);
 	d->stats.conns_rejected++;
+	struct rasnd_reject *r = d->n_rejects < REJECT_MAX ? calloc(1, sizeof(*r)) : NULL;
+	if (r) {
+		r->d = d;
+		r->fd = fd;
+		r->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, reject_cb, r);
+		struct timeval tv = { REJECT_LINGER_S, 0 };
+		if (r->ev && event_add(r->ev, &tv) == 0) {
+			TAILQ_INSERT_TAIL(&d->rejects, r, entry);
+			d->n_rejects++;
+			return;
+		}
+		if (r->ev)
+			event_free(r->ev);
+		free(r);
+	}
+	close(fd);
 }
 
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -55,7 +100,9 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			}
 			return;
 		}
-		if (d->n_sessions >= d->cfg.max_clients) {
+		/* full: the longest-idle client with nothing pending makes room (as nginx reuses
+		 * keep-alive connections); when every one has work in flight, refuse */
+		if (d->n_sessions >= d->cfg.max_clients && !rasnd_session_evict_idle(d)) {
 			reject(d, fd, "too many clients");
 			continue;
 		}
@@ -180,6 +227,7 @@ arm:
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	rasnd_session_idle_arm(d);
 	return 0;
 }
 
@@ -193,6 +241,8 @@ void rasnd_server_close(struct rasnd *d)
 		event_free(d->accept_retry_ev);
 		d->accept_retry_ev = NULL;
 	}
+	while (!TAILQ_EMPTY(&d->rejects))
+		reject_free(TAILQ_FIRST(&d->rejects));
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		d->listen_fd = -1;
@@ -220,6 +270,7 @@ void rasnd_server_drain(struct rasnd *d)
 	rasnd_notify("STOPPING=1\nSTATUS=draining\n");
 	log_info("draining: %zu clients connected", d->n_sessions);
 	rasnd_server_close(d);
+	rasnd_session_idle_arm(d); /* off while draining */
 	struct timeval tv = { (time_t)d->cfg.drain_timeout,
 			      (suseconds_t)((d->cfg.drain_timeout - (double)(time_t)d->cfg.drain_timeout) * 1e6) };
 	d->drain_timer = evtimer_new(d->base, drain_timeout_cb, d);

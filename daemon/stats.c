@@ -51,6 +51,9 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	C("connections", "accepted", st->conns_accepted, "Client connections accepted.");
 	C("connections", "closed", st->conns_closed, "Client connections closed.");
 	C("connections", "rejected", st->conns_rejected, "Connections refused past max_clients.");
+	C("connections", "evicted", st->conns_evicted, "Idle clients closed to admit a new one at max_clients.");
+	C("connections", "idle_closed", st->conns_idle_closed, "Idle clients closed after [server] idle_timeout.");
+	C("connections", "pass_yields", st->pass_yields, "Times a client's lines were left for a later pass (the per-pass budget).");
 	C("connections", "write_errors", st->conns_write_errors, "Clients gone while replies were being written.");
 	C("connections", "read_pauses", st->read_pauses, "Times a client was not read because its unread replies passed the high-water mark.");
 	C("connections", "accept_pauses", st->accept_pauses, "Times accepting paused for lack of file descriptors.");
