@@ -89,7 +89,10 @@ def test_ten_thousand_lookups_for_100_prefixes_make_at_most_100_calls(tmp_path):
         assert len(ni) == 100 and len({e["resource"] for e in ni}) == 100
         asks = len(fx.as_overview)
         assert u["calls"] <= 100 + asks and u["calls"] == stats(d)["http"]["requests"]
-        assert u["coalesced"] >= 10000 - 100 - asks - u["calls"]
+        # every lookup that made no call shared one in flight (coalesced) or came after its /24
+        # was answered (from the cache: a bounded pass leaves the rest for later passes)
+        st = stats(d)
+        assert u["coalesced"] + st["cache"]["answers"] >= 10000 - 100 - asks - u["calls"], (u, st["cache"])
 
 
 def test_a_resource_that_fails_three_times_is_retried_with_backoff(tmp_path):
