@@ -33,6 +33,14 @@ enum {
 	RASN_CYMRU_NOHEADER = 2,
 	RASN_CYMRU_NOPREFIX = 4,  /* verbose without the BGP Prefix column */
 	RASN_CYMRU_NOASNAME = 8,
+	/* single columns without verbose (whois flags -p -c -r -a), and their bulk no- forms */
+	RASN_CYMRU_PREFIX = 16,
+	RASN_CYMRU_CC = 32,
+	RASN_CYMRU_REGISTRY = 64,
+	RASN_CYMRU_ALLOC = 128,
+	RASN_CYMRU_NOCC = 256,
+	RASN_CYMRU_NOREGISTRY = 512,
+	RASN_CYMRU_NOALLOC = 1024,
 };
 void rasn_cymru_ip_header(struct rasn_buf *b, unsigned opts);
 void rasn_cymru_as_header(struct rasn_buf *b, unsigned opts);
