@@ -177,6 +177,10 @@ struct rasnd_line {
 size_t rasnd_query_lines(struct rasnd_session *s, const struct rasnd_line *ln, size_t n);
 void rasnd_query_line(struct rasnd_session *s, const char *line, size_t len);
 void rasnd_query_long_line(struct rasnd_session *s, const char *line, size_t len);
+/* Answer one request line (ip, as, prefixes, org, domain, with an optional @source) into a
+ * slot outside any session (s NULL, on_done set): the reply object the socket would write for
+ * the line. The slot completes exactly once, now or later (on_done is called). */
+void rasnd_query_answer(struct rasnd *d, struct rasnd_slot *slot, const char *line, size_t len);
 /* The table's answer for an address into slot's reply (for sources that fall back to it). */
 void rasnd_table_ip_reply(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a);
 /* Answer an address (an AS number's name) into slot, completing it now or later, by the
