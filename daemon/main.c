@@ -15,6 +15,8 @@
 #include "build_config.h"
 #include "log.h"
 #include "rasnd.h"
+#include "httpapi.h"
+#include "whois.h"
 #include "sdnotify.h"
 #include "sysctl.h"
 #include "dns.h"
@@ -171,6 +173,8 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 {
 	struct rasnd *d = arg;
 	log_info("signal %d: shutting down", (int)sig);
+	rasnd_whois_drain(d);
+	rasnd_api_drain(d);
 	rasnd_server_drain(d);
 }
 
@@ -342,6 +346,10 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	if (rasnd_api_start(&d, err, sizeof(err)) < 0 || rasnd_whois_start(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	/* after the socket is up: a daemon that fails to start leaves the kernel as it was */
 	rasnd_sysctl_tune(&d.cfg);
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_term, &d);
@@ -364,6 +372,8 @@ out:
 		rasnd_session_close(TAILQ_FIRST(&d.sessions));
 	rasnd_server_close(&d);
 	rasnd_metrics_stop(&d);
+	rasnd_whois_stop(&d);
+	rasnd_api_stop(&d);
 	rasnd_refresh_free(&d);
 	rasnd_ripe_free(&d);
 	rasnd_dns_free(d.dns); /* its queries end (ARES_EDESTRUCTION) into the live upstream */

@@ -852,12 +852,7 @@ static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
 
 static void do_begin(struct rasnd_session *s, struct rasn_buf *b)
 {
-	char ts[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S +0000", &tm);
-	rasn_buf_printf(b, "Bulk mode; rasnd [%s]\n", ts);
+	rasn_cymru_bulk_banner(b, time(NULL));
 	s->in_bulk = 1;
 	s->bulk_opts = 0;
 	s->bulk_ip_header = s->bulk_as_header = 0;

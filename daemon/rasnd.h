@@ -16,6 +16,8 @@ struct rasn_cache;
 struct rasnd_http;
 struct rasnd_upstream;
 struct rasnd_refresh;
+struct rasnd_api;
+struct rasnd_whois;
 
 #include "buf.h"
 #include "config.h"
@@ -141,6 +143,8 @@ struct rasnd {
 	struct rasnd_upstream *up_ripe;
 	struct rasnd_upstream *up_dns;   /* domain lookups (A, AAAA); shares up_cymru's breakers */
 	struct rasnd_refresh *refresh; /* [dataset] url: NULL when none */
+	struct rasnd_api *api;        /* [http_api] listen: NULL when off (daemon/httpapi.c) */
+	struct rasnd_whois *whois;    /* [whois] listen: NULL when off (daemon/whois.c) */
 	struct event *cache_sweep;
 
 	struct rasnd_reload reload;

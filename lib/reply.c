@@ -228,6 +228,15 @@ static void end_row(struct rasn_buf *b)
 	rasn_buf_addc(b, '\n');
 }
 
+void rasn_cymru_bulk_banner(struct rasn_buf *b, time_t now)
+{
+	char ts[64];
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S +0000", &tm);
+	rasn_buf_printf(b, "Bulk mode; rasnd [%s]\n", ts);
+}
+
 /* Is the column shown: asked for alone or by verbose, and not switched off? */
 static int shown(unsigned opts, unsigned on, unsigned off)
 {

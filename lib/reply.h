@@ -3,6 +3,8 @@
 #ifndef RASN_REPLY_H
 #define RASN_REPLY_H
 
+#include <time.h>
+
 #include "buf.h"
 #include "proto.h"
 #include "table.h"
@@ -42,6 +44,8 @@ enum {
 	RASN_CYMRU_NOREGISTRY = 512,
 	RASN_CYMRU_NOALLOC = 1024,
 };
+/* The line that opens a bulk block's answer: "Bulk mode; rasnd [YYYY-MM-DD HH:MM:SS +0000]". */
+void rasn_cymru_bulk_banner(struct rasn_buf *b, time_t now);
 void rasn_cymru_ip_header(struct rasn_buf *b, unsigned opts);
 void rasn_cymru_as_header(struct rasn_buf *b, unsigned opts);
 /* One row per origin; m NULL: a row of NA. */
