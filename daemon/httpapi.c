@@ -72,7 +72,6 @@ struct rasnd_api {
 	size_t in_flight;            /* answers started and not completed, all requests */
 	int stopped;                 /* evhttp is gone; api goes when the last answer is in */
 	struct rasnd_net_stats st;
-	uint64_t status_200, status_400, status_403, status_404, status_405, status_429, status_503;
 };
 
 static size_t conn_hash(const void *p)
@@ -101,13 +100,13 @@ static void conn_unlink(struct rasnd_api *api, struct api_conn *c)
 static void count_status(struct rasnd_api *api, int code)
 {
 	switch (code) {
-	case 200: api->status_200++; break;
-	case 400: api->status_400++; break;
-	case 403: api->status_403++; break;
-	case 404: api->status_404++; break;
-	case 405: api->status_405++; break;
-	case 429: api->status_429++; break;
-	default: api->status_503++; break;
+	case 200: api->st.status_200++; break;
+	case 400: api->st.status_400++; break;
+	case 403: api->st.status_403++; break;
+	case 404: api->st.status_404++; break;
+	case 405: api->st.status_405++; break;
+	case 429: api->st.status_429++; break;
+	default: api->st.status_503++; break;
 	}
 }
 

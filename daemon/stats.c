@@ -175,6 +175,13 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	rasnd_api_stats(d, &as);
 	NET_STATS("whois", ws, "whois");
 	NET_STATS("http_api", as, "HTTP API");
+	C("http_api", "status_200", as.status_200, "HTTP API responses 200 (bulk included).");
+	C("http_api", "status_400", as.status_400, "HTTP API responses 400: bad input.");
+	C("http_api", "status_403", as.status_403, "HTTP API responses 403: address not in allow.");
+	C("http_api", "status_404", as.status_404, "HTTP API responses 404: not found, or no such endpoint.");
+	C("http_api", "status_405", as.status_405, "HTTP API responses 405: wrong method.");
+	C("http_api", "status_429", as.status_429, "HTTP API responses 429: rate or connection limit.");
+	C("http_api", "status_503", as.status_503, "HTTP API responses 503: busy, or an upstream failed.");
 #undef C
 #undef G
 	return n;
