@@ -10,6 +10,7 @@
 #include "log.h"
 #include "rasnd.h"
 #include "reply.h"
+#include "whoisq.h"
 #include "dns.h"
 #include "srccymru.h"
 #include "srcripe.h"
@@ -778,25 +779,10 @@ static void domain_start(struct rasnd *d, struct rasnd_slot *slot, const struct 
 
 /* ---- Team Cymru bulk block ---- */
 
+/* The option words of a bulk block, as the whois listener takes them (lib/whoisq.c). */
 static int bulk_option(struct rasnd_session *s, const char *w, size_t n)
 {
-	static const struct { const char *word; unsigned set, clear; } opts[] = {
-		{ "verbose", RASN_CYMRU_VERBOSE, 0 },
-		{ "noverbose", 0, RASN_CYMRU_VERBOSE },
-		{ "header", 0, RASN_CYMRU_NOHEADER },
-		{ "noheader", RASN_CYMRU_NOHEADER, 0 },
-		{ "prefix", 0, RASN_CYMRU_NOPREFIX },
-		{ "noprefix", RASN_CYMRU_NOPREFIX, 0 },
-		{ "asname", 0, RASN_CYMRU_NOASNAME },
-		{ "noasname", RASN_CYMRU_NOASNAME, 0 },
-	};
-	for (size_t i = 0; i < RASN_ARRAY_LEN(opts); i++) {
-		if (strlen(opts[i].word) == n && strncasecmp(w, opts[i].word, n) == 0) {
-			s->bulk_opts = (s->bulk_opts | opts[i].set) & ~opts[i].clear;
-			return 1;
-		}
-	}
-	return 0;
+	return rasn_whoisq_option(w, n, &s->bulk_opts);
 }
 
 static void bulk_line(struct rasnd_session *s, const char *line, size_t len)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,8 @@ struct whois_conn {
 	int ip_header, as_header;
 	size_t line_no;       /* lines of the block that asked something (for error lines) */
 	int closing;          /* answered: close once the output is out */
+	int lingering;        /* answer out, our side shut: discarding input until EOF */
+	int refused;          /* let in only to say why not: not counted, nothing read */
 	int eof;
 };
 
@@ -66,8 +69,10 @@ static void conn_free(struct whois_conn *c)
 {
 	struct rasnd_whois *w = c->w;
 	TAILQ_REMOVE(&w->conns, c, entry);
-	rasn_peers_close(w->peers, &c->peer, rasnd_net_now());
-	w->st.current--;
+	if (!c->refused) {
+		rasn_peers_close(w->peers, &c->peer, rasnd_net_now());
+		w->st.current--;
+	}
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -231,13 +236,26 @@ static void process(struct whois_conn *c)
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
-/* Called after process: the connection goes once its answer is out. Returns 1 if freed. */
+/* Called after process: once the answer is out, the connection goes. Input the client sent
+ * that was never read would make close() send a reset, which can destroy the answer before the
+ * client reads it; so unless the client has ended its side, ours is shut down first and its
+ * input discarded until its EOF (or the timeout). Returns 1 if freed. */
 static int maybe_close(struct whois_conn *c)
 {
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+	if (!c->closing || evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return 0;
+	if (c->eof) {
 		conn_free(c);
 		return 1;
 	}
+	if (!c->lingering) {
+		c->lingering = 1;
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+		bufferevent_enable(c->bev, EV_READ);
+	}
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
 	return 0;
 }
 
@@ -245,7 +263,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct whois_conn *c = arg;
 	(void)bev;
-	process(c);
+	if (!c->lingering)
+		process(c);
 	maybe_close(c);
 }
 
@@ -265,6 +284,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct whois_conn *c = arg;
 	(void)bev;
+	if (what & BEV_EVENT_EOF && c->lingering) {
+		conn_free(c);
+		return;
+	}
 	if (what & BEV_EVENT_EOF && !(what & BEV_EVENT_ERROR) && !c->closing) {
 		c->eof = 1;
 		process(c);
@@ -278,12 +301,43 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
-/* Best effort, on a socket that is about to close: why it is refused. */
-static void refuse(int fd, const char *msg)
+static struct whois_conn *conn_new(struct rasnd_whois *w, int fd, const struct rasn_addr *peer, int refused);
+
+/* Say why, then close as an answered connection does (so that no reset destroys the words).
+ * Such connections are not counted, and are closed by the timeout at the latest. */
+static void refuse(struct rasnd_whois *w, int fd, const struct rasn_addr *peer, const char *msg)
 {
-	ssize_t r = write(fd, msg, strlen(msg));
-	(void)r;
-	close(fd);
+	struct whois_conn *c = conn_new(w, fd, peer, 1);
+	if (!c)
+		return;
+	bufferevent_write(c->bev, msg, strlen(msg));
+	finish(c);
+}
+
+static struct whois_conn *conn_new(struct rasnd_whois *w, int fd, const struct rasn_addr *peer, int refused)
+{
+	struct rasnd *d = w->d;
+	const struct rasnd_netcfg *nc = &d->cfg.whois;
+	struct whois_conn *c = calloc(1, sizeof(*c));
+	struct bufferevent *bev = c ? bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	if (!bev) {
+		free(c);
+		close(fd);
+		return NULL;
+	}
+	rasnd_net_tune_conn(d, fd);
+	c->w = w;
+	c->bev = bev;
+	c->peer = *peer;
+	c->refused = refused;
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	struct timeval tv = { (time_t)nc->timeout_s, 0 };
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_setwatermark(bev, EV_READ, 0, IN_HIGH);
+	bufferevent_setwatermark(bev, EV_WRITE, OUT_HIGH / 2, 0);
+	bufferevent_setcb(bev, on_read, on_write, on_event, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	return c;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
@@ -302,40 +356,25 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	if (d->draining || w->st.current >= nc->max_clients) {
 		w->st.refused_clients++;
-		refuse(fd, "Error: too many clients; try again later.\n");
+		refuse(w, fd, &peer, "Error: too many clients; try again later.\n");
 		return;
 	}
 	if (rasn_peers_take(w->peers, &peer, (double)nc->rate, (double)nc->burst, now) < 0) {
 		w->st.refused_rate++;
-		refuse(fd, "Error: rate limited; try again later.\n");
+		refuse(w, fd, &peer, "Error: rate limited; try again later.\n");
 		return;
 	}
 	if (rasn_peers_open(w->peers, &peer, nc->max_conns_per_addr, now) < 0) {
 		w->st.refused_conns++;
-		refuse(fd, "Error: too many connections from your address.\n");
+		refuse(w, fd, &peer, "Error: too many connections from your address.\n");
 		return;
 	}
-	struct whois_conn *c = calloc(1, sizeof(*c));
-	struct bufferevent *bev = c ? bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
-	if (!bev) {
-		free(c);
+	if (!conn_new(w, fd, &peer, 0)) {
 		rasn_peers_close(w->peers, &peer, now);
-		close(fd);
 		return;
 	}
-	rasnd_net_tune_conn(d, fd);
-	c->w = w;
-	c->bev = bev;
-	c->peer = peer;
-	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	w->st.accepted++;
 	w->st.current++;
-	struct timeval tv = { (time_t)nc->timeout_s, 0 };
-	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_setwatermark(bev, EV_READ, 0, IN_HIGH);
-	bufferevent_setwatermark(bev, EV_WRITE, OUT_HIGH / 2, 0);
-	bufferevent_setcb(bev, on_read, on_write, on_event, c);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
 static void on_listen_error(struct evconnlistener *l, void *arg)

@@ -36,6 +36,17 @@ static const struct {
 	{ "notruncate", 0, 0 },
 };
 
+int rasn_whoisq_option(const char *w, size_t n, unsigned *opts)
+{
+	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
+		if (strlen(words[k].word) == n && strncasecmp(w, words[k].word, n) == 0) {
+			*opts = (*opts | words[k].set) & ~words[k].clear;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* The single-query flags, as Cymru's whois takes them. */
 static int flag(char c, unsigned *opts)
 {
@@ -121,16 +132,8 @@ int rasn_whoisq_parse(const char *line, size_t len, unsigned opts, struct rasn_w
 			have_target = 1;
 			continue;
 		}
-		int matched = 0;
-		for (size_t k = 0; words_seen == 1 && k < sizeof(words) / sizeof(words[0]); k++) {
-			if (strlen(words[k].word) == n && strncasecmp(w, words[k].word, n) == 0) {
-				out->opts = (out->opts | words[k].set) & ~words[k].clear;
-				out->kind = RASN_WHOISQ_OPTION;
-				matched = 1;
-				break;
-			}
-		}
-		if (matched) {
+		if (words_seen == 1 && rasn_whoisq_option(w, n, &out->opts)) {
+			out->kind = RASN_WHOISQ_OPTION;
 			have_target = 1;
 			continue;
 		}

@@ -39,4 +39,8 @@ struct rasn_whoisq {
  * Always fills out; returns 0, or RASN_ESYNTAX (kind BAD). */
 int rasn_whoisq_parse(const char *line, size_t len, unsigned opts, struct rasn_whoisq *out);
 
+/* A bulk option word (the list above), case-insensitive: applies it to *opts and returns 1;
+ * 0 when w is not one. */
+int rasn_whoisq_option(const char *w, size_t n, unsigned *opts);
+
 #endif
