@@ -53,6 +53,7 @@ struct api_job {
 	struct evhttp_request *req;  /* NULL: evhttp freed it (shutdown); nothing to answer */
 	struct api_conn *conn;       /* NULL: the client has gone */
 	struct rasnd_slot slot;      /* single lookup */
+	int bad_request;             /* an error reply is the client's fault: 400, not 503 */
 	int bulk;
 	/* bulk */
 	struct bulk_slot *ring;
@@ -154,8 +155,8 @@ static void send_error(struct rasnd_api *api, struct evhttp_request *req, int co
 }
 
 /* The HTTP status for a reply object: its "status" field (the query is escaped, so the first
- * unescaped `","status":"` is the field's). */
-static int reply_code(const struct rasn_buf *r)
+ * unescaped `","status":"` is the field's); an error is 400 when the request was bad, else 503. */
+static int reply_code(const struct rasn_buf *r, int bad_request)
 {
 	static const char key[] = "\",\"status\":\"";
 	if (r->oom || !r->len)
@@ -169,10 +170,7 @@ static int reply_code(const struct rasn_buf *r)
 		return 200;
 	if (left >= 10 && memcmp(p, "not_found\"", 10) == 0)
 		return 404;
-	/* a request the parser refused is the client's error; any other is ours or upstream's */
-	if (memmem(r->data, r->len, "\"type\":\"invalid\"", 16))
-		return 400;
-	return 503;
+	return bad_request ? 400 : 503;
 }
 
 /* ---- single lookups ---- */
@@ -214,7 +212,7 @@ static void single_done(struct rasnd_slot *slot)
 	struct rasnd_api *api = j->api;
 	api->in_flight--;
 	if (j->req) {
-		int code = reply_code(&slot->reply);
+		int code = reply_code(&slot->reply, j->bad_request);
 		send_body(api, j->req, code, "application/json", slot->reply.oom ? "" : slot->reply.data,
 			  slot->reply.oom ? 0 : slot->reply.len, 0);
 	}
@@ -245,6 +243,7 @@ static void lookup(struct rasnd_api *api, struct evhttp_request *req, struct api
 	}
 	j->slot.on_done = single_done;
 	j->slot.owner = j;
+	j->bad_request = rasnd_query_bad_request(ar->line, ar->len);
 	api->in_flight++;
 	api->st.requests++;
 	rasnd_query_answer(api->d, &j->slot, ar->line, ar->len); /* may complete (and free j) now */

@@ -1015,6 +1015,13 @@ void rasnd_query_long_line(struct rasnd_session *s, const char *line, size_t len
 
 /* ---- answers outside any session (the HTTP API) ---- */
 
+int rasnd_query_bad_request(const char *line, size_t len)
+{
+	struct rasn_request r;
+	rasn_proto_parse(line, len, &r);
+	return r.type == RASN_Q_INVALID || source_error(&r) != NULL;
+}
+
 void rasnd_query_answer(struct rasnd *d, struct rasnd_slot *slot, const char *line, size_t len)
 {
 	struct rasn_request r;

@@ -185,6 +185,9 @@ void rasnd_query_long_line(struct rasnd_session *s, const char *line, size_t len
  * slot outside any session (s NULL, on_done set): the reply object the socket would write for
  * the line. The slot completes exactly once, now or later (on_done is called). */
 void rasnd_query_answer(struct rasnd *d, struct rasnd_slot *slot, const char *line, size_t len);
+/* 1 when the line is refused whatever the data (bad syntax, or a source that does not answer
+ * its kind): the client's error, not the daemon's or an upstream's. */
+int rasnd_query_bad_request(const char *line, size_t len);
 /* The table's answer for an address into slot's reply (for sources that fall back to it). */
 void rasnd_table_ip_reply(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a);
 /* Answer an address (an AS number's name) into slot, completing it now or later, by the

@@ -91,17 +91,23 @@ def test_answers_equal_the_sockets(api):
 
 def test_every_status_code(tmp_path):
     port = free_port()
-    conf = api_conf(port, "rate = 1\nburst = 5\nmax_body = 2048\nmax_header_size = 2048\n")
+    conf = api_conf(port, "rate = 1\nburst = 8\nmax_body = 2048\nmax_header_size = 2048\n")
     with harness.Rasnd(tmp_path / "d", config_text=conf) as d:
         wait_tcp(port, d)
         seen = {}
-        for path in ["/v1/ip/8.8.8.8", "/v1/ip/10.0.0.1", "/v1/ip/not-an-address", "/v1/nothing"]:
+        for path in ["/v1/ip/8.8.8.8", "/v1/ip/10.0.0.1", "/v1/ip/not-an-address", "/v1/nothing",
+                     "/v1/as/15169/prefixes?source=cymru", "/v1/ip/8.8.8.8?source=cymru"]:
             status, body = get(port, path)
             seen[path] = (status, json.loads(body))
         assert seen["/v1/ip/8.8.8.8"][0] == 200
         assert seen["/v1/ip/10.0.0.1"][0] == 404 and seen["/v1/ip/10.0.0.1"][1]["status"] == "not_found"
         assert seen["/v1/ip/not-an-address"][0] == 400 and seen["/v1/ip/not-an-address"][1]["type"] == "invalid"
         assert seen["/v1/nothing"][0] == 404 and seen["/v1/nothing"][1]["status"] == "error"
+        # a source that does not answer this kind: the client's error
+        assert seen["/v1/as/15169/prefixes?source=cymru"][0] == 400
+        # an upstream that fails (Cymru's resolver refuses here): the daemon's
+        assert seen["/v1/ip/8.8.8.8?source=cymru"][0] == 503
+        assert seen["/v1/ip/8.8.8.8?source=cymru"][1]["status"] == "error"
         # 405: a lookup posted, the bulk endpoint fetched (one token left at most: may be 429)
         req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/ip/8.8.8.8", data=b"x", method="POST")
         try:
@@ -115,7 +121,7 @@ def test_every_status_code(tmp_path):
         assert 429 in codes and set(codes) <= {200, 429}
         st = api_stats(d)
         assert st["refused_rate"] == st["status_429"] >= codes.count(429)
-        assert st["status_400"] == 1 and st["status_404"] == 2
+        assert st["status_400"] == 2 and st["status_404"] == 2
 
 
 def test_busy_and_too_big(tmp_path):
@@ -147,7 +153,7 @@ def test_busy_and_too_big(tmp_path):
                 urllib.request.urlopen(req, timeout=60)
             assert e.value.code == 413
             st = api_stats(d)
-            assert st["refused_busy"] == 1 and st["status_503"] == 1
+            assert st["refused_busy"] == 1 and st["status_503"] == 1 and st["status_200"] == 2
     finally:
         fault.stop()
 
