@@ -129,18 +129,15 @@ static void send_body(struct rasnd_api *api, struct evhttp_request *req, int cod
 		      const char *body, size_t len, int close)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evbuffer_new();
 	evhttp_add_header(h, "Content-Type", ctype);
 	if (code == 429 || code == 503)
 		evhttp_add_header(h, "Retry-After", "1");
 	if (close)
 		evhttp_add_header(h, "Connection", "close");
-	if (out)
-		evbuffer_add(out, body, len);
+	/* the request's own output buffer: no buffer to allocate per answer */
+	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
 	count_status(api, code);
-	evhttp_send_reply(req, code, reason(code), out);
-	if (out)
-		evbuffer_free(out);
+	evhttp_send_reply(req, code, reason(code), NULL);
 }
 
 static void send_error(struct rasnd_api *api, struct evhttp_request *req, int code, const char *msg, int close)
