@@ -195,3 +195,32 @@ def test_abuse_flood_silent_long_many(tmp_path):
         silent.close()
         flood.close()
         harness.wait_for(lambda: whois_stats(d)["connections"] == 0, 60, "every connection to close")
+
+
+@pytest.mark.parametrize("text,why", [
+    ("[whois]\nlisten = 127.0.0.1:0\n", "bad port"),
+    ("[whois]\nlisten = localhost:43\n", "not a numeric address"),
+    ("[whois]\nlisten = ::1:43\n", "not a numeric address"),
+    ("[http_api]\nallow = 10.0.0.1/8\n", "not a list of CIDR prefixes"),
+    ("[http_api]\nmax_body = 1\n", "out of range"),
+    ("[whois]\n" + "listen = 127.0.0.1:4343\n" * 9, "too many listen addresses"),
+])
+def test_check_config_names_bad_listener_keys(tmp_path, text, why):
+    conf = tmp_path / "rasnd.conf"
+    conf.write_text("[sysctl]\napply = no\n" + text)
+    p = subprocess.run([harness.rasnd_path(), "--check-config", "-c", str(conf)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p
+    line = len(("[sysctl]\napply = no\n" + text).splitlines())
+    assert f"{conf}:" in p.stderr and why in p.stderr, p.stderr
+    assert f"{conf}:{line}:" in p.stderr or why.startswith("too many"), p.stderr
+
+
+def test_check_config_accepts_listener_keys(tmp_path):
+    conf = tmp_path / "rasnd.conf"
+    conf.write_text("[sysctl]\napply = no\n[whois]\nlisten = 127.0.0.1:4343\nlisten = [::1]:4343\n"
+                    "allow = 127.0.0.0/8, ::1/128 192.0.2.0/24\n[http_api]\nlisten = 0.0.0.0:8080\n"
+                    "metrics = yes\nrate = 0\n")
+    p = subprocess.run([harness.rasnd_path(), "--check-config", "-c", str(conf)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
