@@ -437,8 +437,12 @@ static struct api_conn *admit(struct rasnd_api *api, struct evhttp_request *req)
 	const struct rasnd_netcfg *nc = &api->d->cfg.api;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct api_conn *c = evcon ? conn_find(api, evcon) : NULL;
-	if (c || !evcon)
+	if (c)
 		return c;
+	if (!evcon) {
+		send_error(api, req, 503, "no connection", 1); /* frees the request */
+		return NULL;
+	}
 	struct rasn_addr peer;
 	if (rasnd_net_peer(evhttp_connection_get_addr(evcon), &peer) < 0 ||
 	    !rasn_peers_allowed(nc->allow, nc->n_allow, &peer)) {

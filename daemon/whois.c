@@ -273,8 +273,10 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct whois_conn *c = arg;
 	if (maybe_close(c))
 		return;
-	if (!c->closing && !c->eof) {
-		bufferevent_enable(bev, EV_READ);
+	if (!c->closing) {
+		/* output drained below the mark: go on with the lines waiting (after an EOF too) */
+		if (!c->eof)
+			bufferevent_enable(bev, EV_READ);
 		process(c);
 		maybe_close(c);
 	}
@@ -289,10 +291,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF && !(what & BEV_EVENT_ERROR) && !c->closing) {
+		/* the client has sent all: answer what is waiting (process() ends the connection
+		 * once the input is used up; the output bound may make that take several passes) */
 		c->eof = 1;
 		process(c);
-		if (!c->closing)
-			finish(c);
 		maybe_close(c);
 		return;
 	}

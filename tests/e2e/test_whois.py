@@ -50,12 +50,18 @@ def whois_stats(d):
 
 
 def exchange(port, data, src=None, reset_ok=False):
-    """Send data, then read until the server closes (a reset: only where reset_ok)."""
+    """Send data and end the sending side (as nc -N does), then read until the server closes
+    (a reset: only where reset_ok)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=60,
                                  source_address=(src, 0) if src else None)
     out = b""
     try:
         s.sendall(data)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            if not reset_ok:
+                raise
         while True:
             b = s.recv(65536)
             if not b:
@@ -125,7 +131,7 @@ def test_nc_bulk_file(srv, tmp_path):
     lines = ["verbose"] + targets
     f = tmp_path / "list.txt"
     f.write_text("begin\r\n" + "".join(x + "\r\n" for x in lines) + "end\r\n")
-    out = subprocess.run([NC, "-q", "10", "127.0.0.1", str(port)], stdin=open(f, "rb"),
+    out = subprocess.run([NC, "-N", "127.0.0.1", str(port)], stdin=open(f, "rb"),
                          capture_output=True, timeout=60, check=True).stdout.decode()
     assert out.startswith("Bulk mode; rasnd [")
     body = out.split("\n", 1)[1]
@@ -224,3 +230,18 @@ def test_check_config_accepts_listener_keys(tmp_path):
     p = subprocess.run([harness.rasnd_path(), "--check-config", "-c", str(conf)],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.skipif(NC is None, reason="nc missing")
+def test_big_bulk_file_with_early_eof(srv, tmp_path):
+    """nc -N sends EOF right after the file: a block whose answer is far beyond the output
+    bound (256 KiB) is still answered whole, in order, after the client's EOF."""
+    d, port = srv
+    lines = [f"{1 + i % 223}.{i % 256}.{(i * 7) % 256}.1" for i in range(40000)]
+    f = tmp_path / "big.txt"
+    f.write_text("begin\nverbose\n" + "\n".join(lines) + "\n")      # no "end": EOF ends it
+    out = subprocess.run([NC, "-N", "127.0.0.1", str(port)], stdin=open(f, "rb"),
+                         capture_output=True, timeout=120, check=True).stdout.decode()
+    body = out.split("\n", 1)[1]
+    assert len(body) > 4 * 256 * 1024
+    assert body == socket_block(d, ["verbose"] + lines)
