@@ -307,3 +307,59 @@ def test_abuse_slow_flood_oversize_many(tmp_path):
         for s in [slow, flood, big, good] + many:
             s.close()
         harness.wait_for(lambda: api_stats(d)["connections"] == 0, 60, "every connection to close")
+
+
+def test_async_answers_in_order_domain_metrics_ipv6(tmp_path):
+    """Answers that wait on upstreams (Cymru through a slow resolver, a domain lookup) come back
+    as the socket gives them: a bulk request mixing them with table answers keeps its order;
+    /v1/domain equals `domain NAME`. /metrics is served when asked for, and the listener works
+    on IPv6 too."""
+    from test_dns import Fault, dns_conf
+    fault = Fault(tmp_path, "f")
+    try:
+        for i in range(3):
+            fault.cmd(f"add *.{i}.0.45.origin.asn.cymru.com TXT 6450{i} | 45.0.{i}.0/24 | NL | ripencc | 2001-01-01")
+            fault.cmd(f"add AS6450{i}.asn.cymru.com TXT 6450{i} | NL | ripencc | 2001-01-01 | TEST-{i}")
+        fault.cmd("delay 200")
+        port, port6 = ports.free_ports(2)
+        conf = dns_conf(fault.port, timeout_ms=5000, tries=1) + api_conf(port, "metrics = yes\n") + \
+            f"listen = [::1]:{port6}\n"
+        with harness.Rasnd(tmp_path / "d", config_text=conf) as d:
+            wait_tcp(port, d)
+            lines = []
+            for i in range(60):
+                lines.append(f"45.0.{i % 3}.{i} @cymru" if i % 2 else f"8.8.{i}.8")
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            c.request("POST", "/v1/bulk", body=("\n".join(lines) + "\n").encode())
+            r = c.getresponse()
+            got = [json.loads(x) for x in r.read().decode().splitlines()]
+            assert [x["query"] for x in got] == lines
+            want = d.query(lines)          # now from the cache for the @cymru lines
+            for g, w in zip(got, want):
+                g.pop("source"), w.pop("source")
+                assert g == w
+            # a domain lookup: the same object as on the socket (TTLs and source aside)
+            status, body = get(port, "/v1/domain/pair.test")
+            assert status == 200
+            dom = json.loads(body)
+            sock = d.query(["domain pair.test"])[0]
+            strip = lambda o: [{k: v for k, v in a.items() if k != "ttl"} for a in o["addresses"]]  # noqa: E731
+            assert strip(dom) == strip(sock) and dom["name"] == "pair.test"
+            assert sorted(a["ip"] for a in dom["addresses"]) == ["192.0.2.1", "2001:db8::1"]
+            status, body = get(port, "/v1/domain/nope..test")
+            assert status == 400
+            # /metrics, here because metrics = yes
+            status, body = get(port, "/metrics")
+            assert status == 200 and b"rasnd_http_api_requests_total" in body and body.rstrip().endswith(b"# EOF")
+            # IPv6
+            c6 = http.client.HTTPConnection("::1", port6, timeout=60)
+            c6.request("GET", "/v1/ip/8.8.8.8")
+            assert c6.getresponse().status == 200
+            c6.close()
+    finally:
+        fault.stop()
+
+
+def test_metrics_off_by_default(api):
+    d, port = api
+    assert get(port, "/metrics")[0] == 404
