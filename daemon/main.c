@@ -178,6 +178,17 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	rasnd_server_drain(d);
 }
 
+/* Do two configs listen on the same addresses (a listener's sockets stay until restart)? */
+static int same_listen(const struct rasnd_netcfg *a, const struct rasnd_netcfg *b)
+{
+	if (a->n_listen != b->n_listen)
+		return 0;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return 0;
+	return 1;
+}
+
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct rasnd *d = arg;
@@ -190,6 +201,8 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	} else {
 		if (strcmp(c.socket, d->cfg.socket) != 0)
 			log_warn("socket path changed to %s: takes effect at restart", c.socket);
+		if (!same_listen(&c.whois, &d->cfg.whois) || !same_listen(&c.api, &d->cfg.api))
+			log_warn("[whois] or [http_api] listen changed: takes effect at restart");
 		/* the socket in use stays; everything else takes the new values */
 		free(c.socket);
 		c.socket = d->cfg.socket;
