@@ -363,3 +363,17 @@ def test_async_answers_in_order_domain_metrics_ipv6(tmp_path):
 def test_metrics_off_by_default(api):
     d, port = api
     assert get(port, "/metrics")[0] == 404
+
+
+def test_sighup_changes_allow_and_limits_live(tmp_path):
+    """allow and the limits are read at each use: a SIGHUP that lets 127.0.0.1 in takes effect
+    on the running listener; a changed listen address is only warned about."""
+    port, other = ports.free_ports(2)
+    with harness.Rasnd(tmp_path / "d", config_text=api_conf(port, "allow = 127.0.0.2/32\n")) as d:
+        wait_tcp(port, d)
+        assert get(port, "/v1/ip/8.8.8.8")[0] == 403
+        d.conf.write_text(d.NO_SYSCTL + api_conf(other, "allow = 127.0.0.0/8\n"))
+        d.sighup()
+        assert get(port, "/v1/ip/8.8.8.8")[0] == 200
+        harness.wait_for(lambda: "listen changed: takes effect at restart" in d.stderr_text(), 30,
+                         "the warning about listen")
