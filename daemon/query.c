@@ -779,6 +779,30 @@ static void domain_start(struct rasnd *d, struct rasnd_slot *slot, const struct 
 
 /* ---- Team Cymru bulk block ---- */
 
+void rasnd_cymru_ip_answer(struct rasnd *d, struct rasn_buf *b, unsigned opts, const struct rasn_addr *a, int *header)
+{
+	d->stats.queries[RASN_Q_IP]++;
+	if (!*header) {
+		rasn_cymru_ip_header(b, opts);
+		*header = 1;
+	}
+	struct rasn_match m;
+	int found = table_lookup(d, a, &m);
+	rasn_cymru_ip_rows(b, opts, a, found ? &m : NULL);
+}
+
+void rasnd_cymru_as_answer(struct rasnd *d, struct rasn_buf *b, unsigned opts, uint32_t asn, int *header)
+{
+	d->stats.queries[RASN_Q_AS]++;
+	if (!*header) {
+		rasn_cymru_as_header(b, opts);
+		*header = 1;
+	}
+	struct rasn_as_info info;
+	int found = rasn_table_as(d->table, asn, &info);
+	rasn_cymru_as_row(b, opts, asn, found ? &info : NULL);
+}
+
 /* The option words of a bulk block, as the whois listener takes them (lib/whoisq.c). */
 static int bulk_option(struct rasnd_session *s, const char *w, size_t n)
 {
@@ -807,29 +831,11 @@ static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
 	if (r.type == RASN_Q_BEGIN)
 		return;
 	if (r.type == RASN_Q_IP) {
-		s->d->stats.queries[RASN_Q_IP]++;
-		if (!s->bulk_ip_header) {
-			rasn_cymru_ip_header(b, s->bulk_opts);
-			s->bulk_ip_header = 1;
-		}
-		struct rasn_match m;
-		int found = rasn_table_lookup(s->d->table, &r.addr, &m);
-		if (found)
-			s->d->stats.table_hits++;
-		else
-			s->d->stats.table_misses++;
-		rasn_cymru_ip_rows(b, s->bulk_opts, &r.addr, found ? &m : NULL);
+		rasnd_cymru_ip_answer(s->d, b, s->bulk_opts, &r.addr, &s->bulk_ip_header);
 		return;
 	}
 	if (r.type == RASN_Q_AS) {
-		s->d->stats.queries[RASN_Q_AS]++;
-		if (!s->bulk_as_header) {
-			rasn_cymru_as_header(b, s->bulk_opts);
-			s->bulk_as_header = 1;
-		}
-		struct rasn_as_info info;
-		int found = rasn_table_as(s->d->table, r.asn, &info);
-		rasn_cymru_as_row(b, s->bulk_opts, r.asn, found ? &info : NULL);
+		rasnd_cymru_as_answer(s->d, b, s->bulk_opts, r.asn, &s->bulk_as_header);
 		return;
 	}
 	s->d->stats.queries[RASN_Q_INVALID]++;

@@ -84,40 +84,6 @@ static void put(struct whois_conn *c, const struct rasn_buf *b)
 		bufferevent_write(c->bev, b->data, b->len);
 }
 
-static void answer_ip(struct whois_conn *c, struct rasn_buf *b, unsigned opts, const struct rasn_addr *a, int *header)
-{
-	struct rasnd *d = c->w->d;
-	struct rasn_match m;
-	d->stats.queries[RASN_Q_IP]++;
-	if (!*header) {
-		rasn_cymru_ip_header(b, opts);
-		*header = 1;
-	}
-	int found = rasn_table_lookup(d->table, a, &m);
-	if (found)
-		d->stats.table_hits++;
-	else
-		d->stats.table_misses++;
-	rasn_cymru_ip_rows(b, opts, a, found ? &m : NULL);
-}
-
-static void answer_as(struct whois_conn *c, struct rasn_buf *b, unsigned opts, uint32_t asn, int *header)
-{
-	struct rasnd *d = c->w->d;
-	struct rasn_as_info info;
-	d->stats.queries[RASN_Q_AS]++;
-	if (!*header) {
-		rasn_cymru_as_header(b, opts);
-		*header = 1;
-	}
-	int found = rasn_table_as(d->table, asn, &info);
-	if (found)
-		d->stats.table_hits++;
-	else
-		d->stats.table_misses++;
-	rasn_cymru_as_row(b, opts, asn, found ? &info : NULL);
-}
-
 static void finish(struct whois_conn *c)
 {
 	c->closing = 1;
@@ -139,10 +105,10 @@ static void single_line(struct whois_conn *c, struct rasn_buf *b, const char *li
 		rasn_cymru_bulk_banner(b, time(NULL));
 		return;
 	case RASN_WHOISQ_IP:
-		answer_ip(c, b, q.opts, &q.addr, &header);
+		rasnd_cymru_ip_answer(c->w->d, b, q.opts, &q.addr, &header);
 		break;
 	case RASN_WHOISQ_AS:
-		answer_as(c, b, q.opts, q.asn, &header);
+		rasnd_cymru_as_answer(c->w->d, b, q.opts, q.asn, &header);
 		break;
 	case RASN_WHOISQ_HELP:
 		rasn_buf_add(b, help_text, sizeof(help_text) - 1);
@@ -177,9 +143,9 @@ static void bulk_line(struct whois_conn *c, struct rasn_buf *b, const char *line
 	c->w->st.lines++;
 	c->w->d->stats.bulk_rows++;
 	if (q.kind == RASN_WHOISQ_IP) {
-		answer_ip(c, b, q.opts, &q.addr, &c->ip_header);
+		rasnd_cymru_ip_answer(c->w->d, b, q.opts, &q.addr, &c->ip_header);
 	} else if (q.kind == RASN_WHOISQ_AS) {
-		answer_as(c, b, q.opts, q.asn, &c->as_header);
+		rasnd_cymru_as_answer(c->w->d, b, q.opts, q.asn, &c->as_header);
 	} else {
 		c->w->d->stats.queries[RASN_Q_INVALID]++;
 		rasn_buf_printf(b, "Error: no ASN or IP match on line %zu.\n", c->line_no);
