@@ -170,8 +170,12 @@ static const char *set_key(struct rasnd_config *c, const struct key *k, const ch
 		for (char *tok = strtok_r(tmp, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
 			if (n == RASND_ALLOW_MAX)
 				return "too many prefixes (at most 32)";
-			if (rasn_prefix_parse(tok, strlen(tok), &nc->allow[n]) < 0)
-				return "not a list of CIDR prefixes with host bits zero (e.g. 127.0.0.0/8 ::1/128)";
+			struct rasn_addr a;
+			if (!strchr(tok, '/') && rasn_addr_parse(tok, strlen(tok), &a) == 0)
+				/* a bare address is its own prefix, as in [dns_server] allow */
+				nc->allow[n] = (struct rasn_prefix){ a.family, a.v, rasn_af_bits(a.family) };
+			else if (rasn_prefix_parse(tok, strlen(tok), &nc->allow[n]) < 0)
+				return "not a list of CIDR prefixes with host bits zero, or addresses (e.g. 127.0.0.0/8 ::1)";
 			n++;
 		}
 		nc->n_allow = n; /* an empty list lets nobody in */

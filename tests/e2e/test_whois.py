@@ -147,7 +147,7 @@ def test_nc_bulk_file(srv, tmp_path):
 
 def test_client_outside_allow_is_refused(tmp_path):
     port = free_port()
-    with harness.Rasnd(tmp_path / "d", config_text=whois_conf(port, "allow = 127.0.0.2/32\n")) as d:
+    with harness.Rasnd(tmp_path / "d", config_text=whois_conf(port, "allow = 127.0.0.2\n")) as d:
         harness.wait_for(lambda: whois_stats(d)["refused_allow"] >= 0, 30, "stats")
         assert exchange(port, b" -v 8.8.8.8\r\n", reset_ok=True) == b""   # closed without a word
         assert whois_stats(d)["refused_allow"] >= 1
@@ -208,6 +208,7 @@ def test_abuse_flood_silent_long_many(tmp_path):
     ("[whois]\nlisten = localhost:43\n", "not a numeric address"),
     ("[whois]\nlisten = ::1:43\n", "not a numeric address"),
     ("[http_api]\nallow = 10.0.0.1/8\n", "not a list of CIDR prefixes"),
+    ("[http_api]\nallow = 10.0.0.300\n", "not a list of CIDR prefixes"),
     ("[http_api]\nmax_body = 1\n", "out of range"),
     ("[whois]\n" + "listen = 127.0.0.1:4343\n" * 9, "too many listen addresses"),
 ])
@@ -225,7 +226,7 @@ def test_check_config_names_bad_listener_keys(tmp_path, text, why):
 def test_check_config_accepts_listener_keys(tmp_path):
     conf = tmp_path / "rasnd.conf"
     conf.write_text("[sysctl]\napply = no\n[whois]\nlisten = 127.0.0.1:4343\nlisten = [::1]:4343\n"
-                    "allow = 127.0.0.0/8, ::1/128 192.0.2.0/24\n[http_api]\nlisten = 0.0.0.0:8080\n"
+                    "allow = 127.0.0.0/8, ::1/128 192.0.2.0/24 ::1 192.0.2.7\n[http_api]\nlisten = 0.0.0.0:8080\n"
                     "metrics = yes\nrate = 0\n")
     p = subprocess.run([harness.rasnd_path(), "--check-config", "-c", str(conf)],
                        capture_output=True, text=True, timeout=60)
