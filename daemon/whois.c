@@ -62,6 +62,7 @@ struct rasnd_whois {
 	size_t n_l;
 	struct rasn_peers *peers;
 	TAILQ_HEAD(, whois_conn) conns;
+	size_t n_refused;             /* refused connections still saying why */
 	struct rasnd_net_stats st;
 };
 
@@ -72,6 +73,8 @@ static void conn_free(struct whois_conn *c)
 	if (!c->refused) {
 		rasn_peers_close(w->peers, &c->peer, rasnd_net_now());
 		w->st.current--;
+	} else {
+		w->n_refused--;
 	}
 	bufferevent_free(c->bev);
 	free(c);
@@ -275,9 +278,14 @@ static struct whois_conn *conn_new(struct rasnd_whois *w, int fd, const struct r
  * Such connections are not counted, and are closed by the timeout at the latest. */
 static void refuse(struct rasnd_whois *w, int fd, const struct rasn_addr *peer, const char *msg)
 {
+	if (w->n_refused >= w->d->cfg.whois.max_clients) {
+		close(fd); /* as many already being told: no more descriptors spent on refusals */
+		return;
+	}
 	struct whois_conn *c = conn_new(w, fd, peer, 1);
 	if (!c)
 		return;
+	w->n_refused++;
 	bufferevent_write(c->bev, msg, strlen(msg));
 	finish(c);
 }
