@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "netlisten.h"
 #include "rasnd.h"
 
@@ -86,17 +87,21 @@ int rasnd_net_listen(struct rasnd *d, const char *hostport, char *err, size_t er
 		goto fail;
 	}
 	/* accepted sockets inherit TCP_NODELAY on Linux; rasnd_net_tune_conn sets it anyway */
-	if (d->cfg.tcp_nodelay)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	int nodelay = d->cfg.tcp_nodelay && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
+	int tfo = 0;
 	if (d->cfg.sysctl_tcp_fastopen & 2) {
 		int qlen = 256;
-		setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
+		tfo = setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)) == 0 ? qlen : 0;
 	}
 	int backlog = d->cfg.sysctl_somaxconn > 0 && d->cfg.sysctl_somaxconn < 65536 ? (int)d->cfg.sysctl_somaxconn : 4096;
 	if (listen(fd, backlog) < 0) {
 		snprintf(err, errlen, "listen %s: %s", hostport, strerror(errno));
 		goto fail;
 	}
+	/* what the socket got, for the operator (and the tests): the kernel caps the backlog at
+	 * net.core.somaxconn */
+	log_info("listening on %s: backlog %d, TCP_NODELAY %s, TCP_FASTOPEN %d", hostport, backlog,
+		 nodelay ? "on" : "off", tfo);
 	return fd;
 fail:
 	if (fd >= 0)

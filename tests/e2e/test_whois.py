@@ -246,3 +246,17 @@ def test_big_bulk_file_with_early_eof(srv, tmp_path):
     body = out.split("\n", 1)[1]
     assert len(body) > 4 * 256 * 1024
     assert body == socket_block(d, ["verbose"] + lines)
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) missing")
+def test_listening_socket_tuning(tmp_path):
+    """The listener's backlog is [sysctl] somaxconn (as the kernel caps it: `ss` shows the
+    queue's limit), and rasnd's log says what TCP_NODELAY and TCP_FASTOPEN it set."""
+    port = free_port()
+    with harness.Rasnd(tmp_path / "d", config_text=whois_conf(port) + "[sysctl]\nsomaxconn = 777\n") as d:
+        harness.wait_for(lambda: f"listening on 127.0.0.1:{port}: backlog 777, TCP_NODELAY on" in d.stderr_text(),
+                         30, "the listener's log line")
+        out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True,
+                             timeout=30, check=True).stdout.split()
+        cap = int(open("/proc/sys/net/core/somaxconn").read())
+        assert out[0] == "LISTEN" and int(out[2]) == min(777, cap), out
