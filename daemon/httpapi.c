@@ -359,8 +359,12 @@ static void pump(struct api_job *j)
 	}
 	if (!j->conn || !j->req)
 		j->body_done = 1; /* nobody to answer: start nothing more */
-	if (j->req && j->conn && evbuffer_get_length(j->out))
+	if (j->req && j->conn && evbuffer_get_length(j->out)) {
 		evhttp_send_reply_chunk_with_cb(j->req, j->out, on_flushed, j);
+		size_t q = out_queued(j);
+		if (q > api->st.queued_max)
+			api->st.queued_max = q;
+	}
 	if (j->body_done && j->n == 0) {
 		if (j->req)
 			evhttp_send_reply_end(j->req); /* frees a detached request */

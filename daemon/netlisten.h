@@ -24,6 +24,7 @@ struct rasnd_net_stats {
 	uint64_t timeouts;        /* connections closed by `timeout` */
 	uint64_t too_long;        /* lines, headers or bodies over their limits */
 	uint64_t current;         /* connections open now */
+	uint64_t queued_max;      /* most bytes of answers held in rasnd for one client */
 	/* HTTP API responses by status (evhttp's own 413 and 400 for over-long heads not included) */
 	uint64_t status_200, status_400, status_403, status_404, status_405, status_429, status_503;
 };

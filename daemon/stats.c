@@ -48,6 +48,7 @@ static size_t collect(struct rasnd *d, struct metric *m)
 		C(g, "lines", st.lines, who " bulk lines answered.");                                      \
 		C(g, "timeouts", st.timeouts, who " connections closed by the timeout.");                  \
 		C(g, "too_long", st.too_long, who " lines over the length limit.");                        \
+		G(g, "queued_max_bytes", st.queued_max, who ": most bytes of answers held for one client."); \
 	} while (0)
 #define C(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 1, (double)(v), h }
 #define G(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 0, (double)(v), h }

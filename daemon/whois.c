@@ -199,6 +199,8 @@ static void process(struct whois_conn *c)
 	}
 	put(c, &b);
 	rasn_buf_free(&b);
+	if (evbuffer_get_length(out) > c->w->st.queued_max)
+		c->w->st.queued_max = evbuffer_get_length(out);
 	if (c->eof && !c->closing && evbuffer_get_length(in) == 0)
 		finish(c); /* the client has said all it will: a block without "end" ends here */
 	if (!c->closing && n == LINES_PER_WAKEUP)

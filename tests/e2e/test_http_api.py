@@ -377,3 +377,35 @@ def test_sighup_changes_allow_and_limits_live(tmp_path):
         assert get(port, "/v1/ip/8.8.8.8")[0] == 200
         harness.wait_for(lambda: "listen changed: takes effect at restart" in d.stderr_text(), 30,
                          "the warning about listen")
+
+
+def test_bulk_from_a_client_that_does_not_read(tmp_path):
+    """A bulk request whose client does not read: rasnd holds at most ~256 KiB of its answers
+    (its own gauge: the bound plus one window of answers), a well-behaved client meanwhile gets
+    every answer, and once the first client reads, all its answers come, in order."""
+    port = free_port()
+    with harness.Rasnd(tmp_path / "d", config_text=api_conf(port, "max_body = 4M\nrate = 0\n")) as d:
+        wait_tcp(port, d)
+        lines = [f"{1 + i % 223}.{i % 251}.{i % 241}.1" for i in range(100000)]
+        body = ("\n".join(lines) + "\n").encode()
+        slow = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        slow.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.sock.settimeout(300)
+        slow.sock.connect(("127.0.0.1", port))
+        slow.request("POST", "/v1/bulk", body=body)
+        harness.wait_for(lambda: api_stats(d)["queued_max_bytes"] >= 200 * 1024, 60, "the output bound")
+        good = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        want = d.query(LINES)
+        for path, w in zip(PATHS * 5, want * 5):
+            good.request("GET", path)
+            assert json.loads(good.getresponse().read()) == w
+        good.close()
+        assert api_stats(d)["lines"] < len(lines)         # still held back
+        r = slow.getresponse()
+        got = r.read().decode().splitlines()
+        assert [json.loads(x)["query"] for x in got] == lines
+        st = api_stats(d)
+        assert st["lines"] == len(lines)
+        assert st["queued_max_bytes"] <= 512 * 1024, st
+        slow.close()

@@ -174,6 +174,8 @@ def test_abuse_flood_silent_long_many(tmp_path):
                 sent += flood.send(chunk)
         except BlockingIOError:
             pass
+        # rasnd stops answering the flood once 256 KiB of its answers wait unread (its own gauge)
+        harness.wait_for(lambda: whois_stats(d)["queued_max_bytes"] >= 200 * 1024, 60, "the output bound")
         silent = socket.create_connection(("127.0.0.4", port), source_address=("127.0.0.4", 0))
         long_line = exchange(port, b"8" * 5000 + b"\n", src="127.0.0.5")
         assert long_line == b"Error: line too long.\n"
@@ -195,6 +197,7 @@ def test_abuse_flood_silent_long_many(tmp_path):
         assert got.split("\n", 1)[1] == want
         st = whois_stats(d)
         assert st["refused_conns"] >= 1 and st["refused_rate"] >= 1 and st["too_long"] == 1
+        assert st["queued_max_bytes"] <= 256 * 1024 + 8192      # the bound plus one answer
         # the silent client is closed by the timeout; the flood's connection too
         harness.wait_for(lambda: whois_stats(d)["timeouts"] >= 1, 60, "the silent client's timeout")
         assert silent.recv(10) == b""
