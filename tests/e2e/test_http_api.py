@@ -409,3 +409,25 @@ def test_bulk_from_a_client_that_does_not_read(tmp_path):
         assert st["lines"] == len(lines)
         assert st["queued_max_bytes"] <= 512 * 1024, st
         slow.close()
+
+
+def test_idle_and_slow_clients_are_closed_by_the_timeout(tmp_path):
+    """A connection that sends nothing, and one that stops halfway through its request head,
+    are closed after [http_api] timeout; a keep-alive client that behaves is answered."""
+    port = free_port()
+    with harness.Rasnd(tmp_path / "d", config_text=api_conf(port, "timeout = 1\n")) as d:
+        wait_tcp(port, d)
+        idle = socket.create_connection(("127.0.0.1", port))
+        half = socket.create_connection(("127.0.0.1", port))
+        half.sendall(b"GET /v1/ip/8.8.8.8 HTTP/1.1\r\nHost: x\r\n")
+        for s in (idle, half):
+            s.settimeout(60)          # the wait is rasnd's timeout; this only bounds the test
+            got = b""
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break             # closed by rasnd
+                got += b
+            assert got == b"" or got.startswith(b"HTTP/1.1 4"), got[:80]
+            s.close()
+        assert get(port, "/v1/ip/8.8.8.8")[0] == 200
