@@ -17,6 +17,8 @@
 #include "clock.h"
 #include "log.h"
 #include "rasnd.h"
+#include "httpapi.h"
+#include "whois.h"
 #include "sdnotify.h"
 #include "sysctl.h"
 #include "dns.h"
@@ -239,7 +241,20 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 {
 	struct rasnd *d = arg;
 	log_info("signal %d: shutting down", (int)sig);
+	rasnd_whois_drain(d);
+	rasnd_api_drain(d);
 	rasnd_server_drain(d);
+}
+
+/* Do two configs listen on the same addresses (a listener's sockets stay until restart)? */
+static int same_listen(const struct rasnd_netcfg *a, const struct rasnd_netcfg *b)
+{
+	if (a->n_listen != b->n_listen)
+		return 0;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return 0;
+	return 1;
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
@@ -254,6 +269,8 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	} else {
 		if (strcmp(c.socket, d->cfg.socket) != 0)
 			log_warn("socket path changed to %s: takes effect at restart", c.socket);
+		if (!same_listen(&c.whois, &d->cfg.whois) || !same_listen(&c.api, &d->cfg.api))
+			log_warn("[whois] or [http_api] listen changed: takes effect at restart");
 		/* the socket in use stays; everything else takes the new values */
 		free(c.socket);
 		c.socket = d->cfg.socket;
@@ -425,7 +442,8 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	if (rasnd_dnsserver_start(&d, err, sizeof(err)) < 0) {
+	if (rasnd_dnsserver_start(&d, err, sizeof(err)) < 0 || rasnd_api_start(&d, err, sizeof(err)) < 0 ||
+	    rasnd_whois_start(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
 	}
@@ -453,6 +471,8 @@ out:
 	rasnd_dnsserver_free(&d);
 	rasnd_session_free_all(&d);
 	rasnd_metrics_stop(&d);
+	rasnd_whois_stop(&d);
+	rasnd_api_stop(&d);
 	rasnd_redis_free(d.redis); /* its pending lookups go on to the live upstreams */
 	d.redis = NULL;
 	rasnd_refresh_free(&d);

@@ -12,6 +12,7 @@
 #include "rasnd.h"
 #include "reply.h"
 #include "special.h"
+#include "whoisq.h"
 #include "dns.h"
 #include "srccymru.h"
 #include "srcripe.h"
@@ -45,18 +46,27 @@ static int is_source(const struct rasn_request *r, const char *name)
 	return r->source && r->source_len == n && strncasecmp(r->source, name, n) == 0;
 }
 
-/* A "@NAME" suffix must name a source this daemon has. Returns 0 or writes the error reply. */
-static int check_source(struct rasnd_session *s, const struct rasn_request *r, const char *q, size_t qlen)
+/* NULL when a "@NAME" suffix is absent or names a source this daemon has for the request's
+ * type, else why not. */
+static const char *source_error(const struct rasn_request *r)
 {
 	if (!r->source || is_source(r, "table") ||
 	    (is_source(r, "cymru") && (r->type == RASN_Q_IP || r->type == RASN_Q_AS)) ||
 	    (is_source(r, "ripestat") && (r->type == RASN_Q_IP || r->type == RASN_Q_AS ||
 					  r->type == RASN_Q_PREFIXES || r->type == RASN_Q_ORG)))
+		return NULL;
+	return is_source(r, "cymru")      ? "@cymru answers addresses and AS numbers"
+	       : is_source(r, "ripestat") ? "@ripestat answers addresses, AS numbers, prefixes and org"
+					  : "unknown source (available: table, cymru, ripestat)";
+}
+
+/* A "@NAME" suffix must name a source this daemon has. Returns 0 or writes the error reply. */
+static int check_source(struct rasnd_session *s, const struct rasn_request *r, const char *q, size_t qlen)
+{
+	const char *why = source_error(r);
+	if (!why)
 		return 0;
-	rasn_reply_error(rasnd_session_outbuf(s), q, qlen, rasn_qtype_name(r->type),
-			 is_source(r, "cymru")      ? "@cymru answers addresses and AS numbers"
-			 : is_source(r, "ripestat") ? "@ripestat answers addresses, AS numbers, prefixes and org"
-						    : "unknown source (available: table, cymru, ripestat)");
+	rasn_reply_error(rasnd_session_outbuf(s), q, qlen, rasn_qtype_name(r->type), why);
 	return -1;
 }
 
@@ -171,6 +181,34 @@ void rasnd_table_as_reply(struct rasnd *d, struct rasnd_slot *slot, uint32_t asn
 	rasn_reply_as(&slot->reply, slot->query, slot->qlen, asn, info, v4, v6, source_table);
 }
 
+/* The table's answer to "as ASN" or "prefixes ASN", written into b now. */
+static void table_as_answer(struct rasnd *d, struct rasn_buf *b, const char *q, size_t qlen,
+			    uint32_t asn, int prefixes)
+{
+	struct rasn_as_info info;
+	int found = rasn_table_as(d->table, asn, &info);
+	struct rasn_prefix *p = NULL;
+	long n = 0;
+	if (found) {
+		d->stats.table_hits++;
+		n = rasn_table_as_prefixes(d->table, asn, &p);
+		if (n < 0) {
+			rasn_reply_error(b, q, qlen, prefixes ? "prefixes" : "as", "out of memory");
+			return;
+		}
+	} else {
+		d->stats.table_misses++;
+	}
+	if (prefixes) {
+		rasn_reply_prefixes(b, q, qlen, asn, found ? &info : NULL, p, (size_t)n, source_table);
+	} else {
+		size_t v4, v6;
+		count_families(p, n, &v4, &v6);
+		rasn_reply_as(b, q, qlen, asn, found ? &info : NULL, v4, v6, source_table);
+	}
+	free(p);
+}
+
 static void do_as(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
 		  const char *q, size_t qlen, int prefixes)
 {
@@ -191,28 +229,22 @@ static void do_as(struct rasnd_session *s, struct rasn_buf *b, const struct rasn
 			rasnd_order_as(s->d, slot, r->asn, 0);
 		return;
 	}
-	struct rasn_as_info info;
-	int found = rasn_table_as(s->d->table, r->asn, &info);
-	struct rasn_prefix *p = NULL;
-	long n = 0;
-	if (found) {
-		s->d->stats.table_hits++;
-		n = rasn_table_as_prefixes(s->d->table, r->asn, &p);
-		if (n < 0) {
-			rasn_reply_error(b, q, qlen, prefixes ? "prefixes" : "as", "out of memory");
-			return;
-		}
-	} else {
-		s->d->stats.table_misses++;
+	table_as_answer(s->d, b, q, qlen, r->asn, prefixes);
+}
+
+/* The table's answer to "org TEXT", written into b now. */
+static void table_org_answer(struct rasnd *d, struct rasn_buf *b, const char *q, size_t qlen,
+			     const struct rasn_request *r)
+{
+	size_t cap = d->cfg.org_max_results;
+	struct rasn_org_hit *hits = malloc(cap * sizeof(*hits));
+	if (!hits) {
+		rasn_reply_error(b, q, qlen, "org", "out of memory");
+		return;
 	}
-	if (prefixes) {
-		rasn_reply_prefixes(b, q, qlen, r->asn, found ? &info : NULL, p, (size_t)n, source_table);
-	} else {
-		size_t v4, v6;
-		count_families(p, n, &v4, &v6);
-		rasn_reply_as(b, q, qlen, r->asn, found ? &info : NULL, v4, v6, source_table);
-	}
-	free(p);
+	size_t total = rasn_table_org_search(d->table, r->arg, r->arg_len, hits, cap);
+	rasn_reply_org(b, q, qlen, hits, total < cap ? total : cap, total, source_table);
+	free(hits);
 }
 
 static void do_org(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
@@ -224,15 +256,7 @@ static void do_org(struct rasnd_session *s, struct rasn_buf *b, const struct ras
 			rasnd_ripe_org(s->d, slot, r->arg, r->arg_len);
 		return;
 	}
-	size_t cap = s->d->cfg.org_max_results;
-	struct rasn_org_hit *hits = malloc(cap * sizeof(*hits));
-	if (!hits) {
-		rasn_reply_error(b, q, qlen, "org", "out of memory");
-		return;
-	}
-	size_t total = rasn_table_org_search(s->d->table, r->arg, r->arg_len, hits, cap);
-	rasn_reply_org(b, q, qlen, hits, total < cap ? total : cap, total, source_table);
-	free(hits);
+	table_org_answer(s->d, b, q, qlen, r);
 }
 
 static void do_stats(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
@@ -723,6 +747,8 @@ static void on_family(void *wud, const struct rasnd_up_result *r)
 	domain_addresses(j);
 }
 
+static void domain_start(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_request *r);
+
 static void do_domain(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
 		      const char *q, size_t qlen)
 {
@@ -731,11 +757,21 @@ static void do_domain(struct rasnd_session *s, struct rasn_buf *b, const struct 
 		rasn_reply_error(b, q, qlen, "domain", "domain lookups need a DNS resolver; none could be set up (see [dns] servers)");
 		return;
 	}
-	struct domain_job *j = calloc(1, sizeof(*j));
-	struct rasnd_slot *slot = j ? rasnd_session_slot(s, q, qlen, 0) : NULL;
+	struct rasnd_slot *slot = rasnd_session_slot(s, q, qlen, 0);
 	if (!slot) {
-		free(j);
 		rasn_reply_error(b, q, qlen, "domain", "out of memory");
+		return;
+	}
+	domain_start(d, slot, r);
+}
+
+/* A domain lookup answered into slot (completed now or later); d has a resolver. */
+static void domain_start(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_request *r)
+{
+	struct domain_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		rasn_reply_error(&slot->reply, slot->query, slot->qlen, "domain", "out of memory");
+		rasnd_slot_complete(slot);
 		return;
 	}
 	j->slot = slot;
@@ -761,25 +797,38 @@ static void do_domain(struct rasnd_session *s, struct rasn_buf *b, const struct 
 
 /* ---- Team Cymru bulk block ---- */
 
+void rasnd_cymru_ip_answer(struct rasnd *d, struct rasn_buf *b, unsigned opts, const struct rasn_addr *a, int *header)
+{
+	d->stats.queries[RASN_Q_IP]++;
+	if (!*header) {
+		rasn_cymru_ip_header(b, opts);
+		*header = 1;
+	}
+	struct rasn_match m;
+	int found = 0;
+	if (rasn_special_lookup(a))
+		d->stats.special++; /* Team Cymru's row for these: all NA */
+	else
+		found = table_lookup(d, a, &m);
+	rasn_cymru_ip_rows(b, opts, a, found ? &m : NULL);
+}
+
+void rasnd_cymru_as_answer(struct rasnd *d, struct rasn_buf *b, unsigned opts, uint32_t asn, int *header)
+{
+	d->stats.queries[RASN_Q_AS]++;
+	if (!*header) {
+		rasn_cymru_as_header(b, opts);
+		*header = 1;
+	}
+	struct rasn_as_info info;
+	int found = rasn_table_as(d->table, asn, &info);
+	rasn_cymru_as_row(b, opts, asn, found ? &info : NULL);
+}
+
+/* The option words of a bulk block, as the whois listener takes them (lib/whoisq.c). */
 static int bulk_option(struct rasnd_session *s, const char *w, size_t n)
 {
-	static const struct { const char *word; unsigned set, clear; } opts[] = {
-		{ "verbose", RASN_CYMRU_VERBOSE, 0 },
-		{ "noverbose", 0, RASN_CYMRU_VERBOSE },
-		{ "header", 0, RASN_CYMRU_NOHEADER },
-		{ "noheader", RASN_CYMRU_NOHEADER, 0 },
-		{ "prefix", 0, RASN_CYMRU_NOPREFIX },
-		{ "noprefix", RASN_CYMRU_NOPREFIX, 0 },
-		{ "asname", 0, RASN_CYMRU_NOASNAME },
-		{ "noasname", RASN_CYMRU_NOASNAME, 0 },
-	};
-	for (size_t i = 0; i < RASN_ARRAY_LEN(opts); i++) {
-		if (strlen(opts[i].word) == n && strncasecmp(w, opts[i].word, n) == 0) {
-			s->bulk_opts = (s->bulk_opts | opts[i].set) & ~opts[i].clear;
-			return 1;
-		}
-	}
-	return 0;
+	return rasn_whoisq_option(w, n, &s->bulk_opts);
 }
 
 static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
@@ -804,32 +853,11 @@ static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
 	if (r.type == RASN_Q_BEGIN)
 		return;
 	if (r.type == RASN_Q_IP) {
-		s->d->stats.queries[RASN_Q_IP]++;
-		if (!s->bulk_ip_header) {
-			rasn_cymru_ip_header(b, s->bulk_opts);
-			s->bulk_ip_header = 1;
-		}
-		struct rasn_match m;
-		int found = 0;
-		if (rasn_special_lookup(&r.addr)) {
-			s->d->stats.special++; /* Team Cymru's row for these: all NA */
-		} else if ((found = rasn_table_lookup(s->d->table, &r.addr, &m))) {
-			s->d->stats.table_hits++;
-		} else {
-			s->d->stats.table_misses++;
-		}
-		rasn_cymru_ip_rows(b, s->bulk_opts, &r.addr, found ? &m : NULL);
+		rasnd_cymru_ip_answer(s->d, b, s->bulk_opts, &r.addr, &s->bulk_ip_header);
 		return;
 	}
 	if (r.type == RASN_Q_AS) {
-		s->d->stats.queries[RASN_Q_AS]++;
-		if (!s->bulk_as_header) {
-			rasn_cymru_as_header(b, s->bulk_opts);
-			s->bulk_as_header = 1;
-		}
-		struct rasn_as_info info;
-		int found = rasn_table_as(s->d->table, r.asn, &info);
-		rasn_cymru_as_row(b, s->bulk_opts, r.asn, found ? &info : NULL);
+		rasnd_cymru_as_answer(s->d, b, s->bulk_opts, r.asn, &s->bulk_as_header);
 		return;
 	}
 	s->d->stats.queries[RASN_Q_INVALID]++;
@@ -838,12 +866,7 @@ static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
 
 static void do_begin(struct rasnd_session *s, struct rasn_buf *b)
 {
-	char ts[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S +0000", &tm);
-	rasn_buf_printf(b, "Bulk mode; rasnd [%s]\n", ts);
+	rasn_cymru_bulk_banner(b, time(NULL));
 	s->in_bulk = 1;
 	s->bulk_opts = 0;
 	s->bulk_ip_header = s->bulk_as_header = 0;
@@ -1032,3 +1055,81 @@ void rasnd_query_long_line(struct rasnd_session *s, const char *line, size_t len
 	rasn_reply_error(rasnd_session_outbuf(s), line, len < 64 ? len : 64, "invalid", msg);
 }
 
+
+/* ---- answers outside any session (the HTTP API) ---- */
+
+int rasnd_query_bad_request(const char *line, size_t len)
+{
+	struct rasn_request r;
+	rasn_proto_parse(line, len, &r);
+	return r.type == RASN_Q_INVALID || source_error(&r) != NULL;
+}
+
+void rasnd_query_answer(struct rasnd *d, struct rasnd_slot *slot, const char *line, size_t len)
+{
+	struct rasn_request r;
+	struct rasn_buf *b = &slot->reply;
+	rasn_proto_parse(line, len, &r);
+	d->stats.queries[r.type]++;
+	slot->qlen = len < sizeof(slot->query) ? len : sizeof(slot->query) - 1;
+	memcpy(slot->query, line, slot->qlen);
+	const char *why = r.type == RASN_Q_INVALID ? (r.error ? r.error : "bad request") : source_error(&r);
+	if (why) {
+		rasn_reply_error(b, line, len, rasn_qtype_name(r.type), why);
+		rasnd_slot_complete(slot);
+		return;
+	}
+	int ripe = is_source(&r, "ripestat"), cymru = is_source(&r, "cymru"), table = is_source(&r, "table");
+	switch (r.type) {
+	case RASN_Q_IP:
+		if (special_reply(d, b, &r.addr, line, len)) {
+			rasnd_slot_complete(slot);
+			return;
+		}
+		if (ripe)
+			rasnd_ripe_ip(d, slot, &r.addr, -1);
+		else if (cymru)
+			rasnd_cymru_ip(d, slot, &r.addr, RASND_CYMRU_ONLY, -1);
+		else
+			answer_address(d, slot, &r.addr, table);
+		return;
+	case RASN_Q_AS:
+		if (ripe)
+			rasnd_ripe_as(d, slot, r.asn, -1);
+		else if (cymru)
+			rasnd_cymru_as(d, slot, r.asn, RASND_CYMRU_ONLY, -1);
+		else if (!table)
+			rasnd_order_as(d, slot, r.asn, 0);
+		else
+			break;
+		return;
+	case RASN_Q_PREFIXES:
+		if (ripe) {
+			rasnd_ripe_prefixes(d, slot, r.asn);
+			return;
+		}
+		break;
+	case RASN_Q_ORG:
+		if (ripe) {
+			rasnd_ripe_org(d, slot, r.arg, r.arg_len);
+			return;
+		}
+		table_org_answer(d, b, line, len, &r);
+		rasnd_slot_complete(slot);
+		return;
+	case RASN_Q_DOMAIN:
+		if (!d->dns || !d->up_dns) {
+			rasn_reply_error(b, line, len, "domain", "domain lookups need a DNS resolver; none could be set up (see [dns] servers)");
+			rasnd_slot_complete(slot);
+			return;
+		}
+		domain_start(d, slot, &r);
+		return;
+	default:
+		rasn_reply_error(b, line, len, rasn_qtype_name(r.type), "not answered here");
+		rasnd_slot_complete(slot);
+		return;
+	}
+	table_as_answer(d, b, line, len, r.asn, r.type == RASN_Q_PREFIXES);
+	rasnd_slot_complete(slot);
+}

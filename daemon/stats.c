@@ -16,6 +16,8 @@
 #include "log.h"
 #include "dnsserver.h"
 #include "metrics.h"
+#include "httpapi.h"
+#include "whois.h"
 
 struct metric {
 	const char *group;  /* JSON object; NULL: top level */
@@ -26,7 +28,7 @@ struct metric {
 	const char *help;
 };
 
-#define MAX_METRICS 256
+#define MAX_METRICS 320
 
 /* 1 when src is in [lookup] order now (with auto: after a positive probe). */
 static int in_order(const struct rasnd_config *c, int src)
@@ -43,6 +45,22 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	struct rasn_table_info ti;
 	rasn_table_info(d->table, &ti);
 	size_t n = 0;
+/* a TCP listener's counters (daemon/netlisten.h) */
+#define NET_STATS(g, st, who)                                                                              \
+	do {                                                                                               \
+		G(g, "connections", st.current, who " connections open now.");                            \
+		C(g, "accepted", st.accepted, who " connections let in.");                                 \
+		C(g, "refused_allow", st.refused_allow, who " clients refused: address not in allow.");   \
+		C(g, "refused_clients", st.refused_clients, who " clients refused: max_clients reached."); \
+		C(g, "refused_conns", st.refused_conns, who " clients refused: max_conns_per_addr reached."); \
+		C(g, "refused_rate", st.refused_rate, who " requests refused: the address's rate limit."); \
+		C(g, "refused_busy", st.refused_busy, who " requests refused: too many answers pending."); \
+		C(g, "requests", st.requests, who " requests answered.");                                  \
+		C(g, "lines", st.lines, who " bulk lines answered.");                                      \
+		C(g, "timeouts", st.timeouts, who " connections closed by the timeout.");                  \
+		C(g, "too_long", st.too_long, who " lines over the length limit.");                        \
+		G(g, "queued_max_bytes", st.queued_max, who ": most bytes of answers held for one client."); \
+	} while (0)
 #define C(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 1, (double)(v), h }
 #define G(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 0, (double)(v), h }
 	G(NULL, "uptime_seconds", rasnd_uptime(d), "Seconds since rasnd started.");
@@ -201,6 +219,18 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	C("cache", "l2_errors", cs.l2_errors, "Disk cache errors.");
 	C("cache", "l2_recoveries", cs.l2_recoveries, "Damaged disk caches moved aside.");
 	G("cache", "l2_active", cs.l2_active, "1 while the disk cache is open.");
+	struct rasnd_net_stats ws, as;
+	rasnd_whois_stats(d, &ws);
+	rasnd_api_stats(d, &as);
+	NET_STATS("whois", ws, "whois");
+	NET_STATS("http_api", as, "HTTP API");
+	C("http_api", "status_200", as.status_200, "HTTP API responses 200 (bulk included).");
+	C("http_api", "status_400", as.status_400, "HTTP API responses 400: bad input.");
+	C("http_api", "status_403", as.status_403, "HTTP API responses 403: address not in allow.");
+	C("http_api", "status_404", as.status_404, "HTTP API responses 404: not found, or no such endpoint.");
+	C("http_api", "status_405", as.status_405, "HTTP API responses 405: wrong method.");
+	C("http_api", "status_429", as.status_429, "HTTP API responses 429: rate or connection limit.");
+	C("http_api", "status_503", as.status_503, "HTTP API responses 503: busy, or an upstream failed.");
 #undef C
 #undef G
 	return n;

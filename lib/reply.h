@@ -3,6 +3,8 @@
 #ifndef RASN_REPLY_H
 #define RASN_REPLY_H
 
+#include <time.h>
+
 #include "buf.h"
 #include "proto.h"
 #include "table.h"
@@ -37,7 +39,17 @@ enum {
 	RASN_CYMRU_NOHEADER = 2,
 	RASN_CYMRU_NOPREFIX = 4,  /* verbose without the BGP Prefix column */
 	RASN_CYMRU_NOASNAME = 8,
+	/* single columns without verbose (whois flags -p -c -r -a), and their bulk no- forms */
+	RASN_CYMRU_PREFIX = 16,
+	RASN_CYMRU_CC = 32,
+	RASN_CYMRU_REGISTRY = 64,
+	RASN_CYMRU_ALLOC = 128,
+	RASN_CYMRU_NOCC = 256,
+	RASN_CYMRU_NOREGISTRY = 512,
+	RASN_CYMRU_NOALLOC = 1024,
 };
+/* The line that opens a bulk block's answer: "Bulk mode; rasnd [YYYY-MM-DD HH:MM:SS +0000]". */
+void rasn_cymru_bulk_banner(struct rasn_buf *b, time_t now);
 void rasn_cymru_ip_header(struct rasn_buf *b, unsigned opts);
 void rasn_cymru_as_header(struct rasn_buf *b, unsigned opts);
 /* One row per origin; m NULL: a row of NA. */
