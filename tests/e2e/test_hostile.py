@@ -51,12 +51,7 @@ def stop_clean(d):
     assert "ERROR: AddressSanitizer" not in err and "runtime error:" not in err, err[-4000:]
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+rss_kib = harness.rss_kib
 
 
 def stats(d):

@@ -65,12 +65,7 @@ def ripe(d):
     return stats(d)["upstreams"]["ripestat"]
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+rss_kib = harness.rss_kib
 
 
 def test_ten_thousand_lookups_for_100_prefixes_make_at_most_100_calls(tmp_path):
