@@ -9,9 +9,10 @@
  * Closing a connection happens only at the top of an event callback (never inside nghttp2's
  * callbacks): they record what happened, and the event callback acts on it afterwards.
  *
- * Names: a numeric host is used as is; any other name is resolved by getaddrinfo() on a
- * short-lived detached thread (the loop never blocks on DNS), which hands the addresses back
- * through an eventfd. Every address is tried in turn (localhost: ::1, then 127.0.0.1).
+ * Names: a numeric host is used as is; any other name is resolved through the daemon's c-ares
+ * pool (daemon/dns.h, rasnd_dns_resolve: the hosts file, then the resolvers), on the loop.
+ * Without a pool (no resolver) a name origin fails to connect, with a message that says so.
+ * Every address is tried in turn.
  *
  * The process must ignore SIGPIPE (the daemon does): OpenSSL writes with plain write(). */
 #include <arpa/inet.h>
@@ -20,14 +21,11 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +38,7 @@
 
 #include "build_config.h"
 #include "clock.h"
+#include "dns.h"
 #include "h1resp.h"
 #include "http.h"
 #include "log.h"
@@ -48,7 +47,7 @@
 #define MAX_HOST RASN_URL_HOST_MAX
 #define MAX_PATH 8192
 #define MAX_HDR_VALUE 1024          /* if-none-match, if-modified-since */
-#define MAX_ADDRS 8
+#define MAX_ADDRS RASND_DNS_ADDRS_MAX
 #define HEAD_MAX RASN_H1RESP_HEAD_MAX /* response header block, HTTP/1.1 and HTTP/2 */
 #define READ_CHUNK 16384
 #define READ_BUDGET (1024 * 1024)   /* per event: then yield to the loop */
@@ -95,14 +94,8 @@ struct rlist {
 	size_t n;
 };
 
-struct resolve {                    /* shared with the resolver thread */
-	atomic_int refs;
-	int efd;
-	char host[MAX_HOST + 1], port[8];
-	int rc;
-	struct sockaddr_storage addrs[MAX_ADDRS];
-	socklen_t alen[MAX_ADDRS];
-	unsigned n;
+struct resolve {                    /* a name lookup in the DNS pool: its callback frees it */
+	struct conn *c;             /* NULL once the connection has gone */
 };
 
 struct conn {
@@ -112,8 +105,9 @@ struct conn {
 	enum conn_state state;
 	int fd;
 	SSL *ssl;
-	struct event *rev, *wev, *timer, *resev;
+	struct event *rev, *wev, *timer;
 	struct resolve *res;
+	int res_sync;               /* inside rasnd_dns_resolve */
 	struct sockaddr_storage addrs[MAX_ADDRS];
 	socklen_t alen[MAX_ADDRS];
 	unsigned n_addrs, addr_i;
@@ -174,6 +168,7 @@ struct rasnd_http {
 	struct rlist done;          /* to complete on the next loop pass */
 	struct event *done_ev;
 	struct rasnd_http_stats st;
+	struct rasnd_dns *dns;      /* origin names; NULL: numeric hosts only */
 	int closing;
 };
 
@@ -442,14 +437,6 @@ static void conn_count_bytes(struct conn *c)
 	c->bio_out = out;
 }
 
-static void resolve_unref(struct resolve *res)
-{
-	if (atomic_fetch_sub(&res->refs, 1) == 1) {
-		close(res->efd);
-		free(res);
-	}
-}
-
 static int origin_live_conns(const struct origin *o, const struct conn *except)
 {
 	int n = 0;
@@ -509,10 +496,8 @@ static void conn_close(struct conn *c, int why, enum rasnd_http_err err, const c
 		event_free(c->wev);
 	if (c->timer)
 		event_free(c->timer);
-	if (c->resev)
-		event_free(c->resev);
 	if (c->res)
-		resolve_unref(c->res);
+		c->res->c = NULL; /* its answer, when it comes, finds no connection */
 	if (c->ng)
 		nghttp2_session_del(c->ng);
 	if (c->ssl) {
@@ -1337,84 +1322,54 @@ static void conn_connect_next(struct conn *c)
 	conn_arm(c);
 }
 
-static void *resolve_thread(void *arg)
+/* c-ares answers a hosts-file name inside rasnd_dns_resolve: then (c->res_sync) the outcome is
+ * only recorded, and conn_open acts on it when the call returns. */
+static void on_resolved(void *ud, const struct rasnd_dns_addrs *res, const char *err)
 {
-	struct resolve *res = arg;
-	struct addrinfo hints, *ai = NULL;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	res->rc = getaddrinfo(res->host, res->port, &hints, &ai);
-	for (struct addrinfo *a = ai; res->rc == 0 && a && res->n < MAX_ADDRS; a = a->ai_next) {
-		if (a->ai_addrlen > sizeof(res->addrs[0]))
-			continue;
-		memcpy(&res->addrs[res->n], a->ai_addr, a->ai_addrlen);
-		res->alen[res->n++] = a->ai_addrlen;
-	}
-	if (ai)
-		freeaddrinfo(ai);
-	uint64_t one = 1;
-	if (write(res->efd, &one, sizeof(one)) < 0) {
-		/* an eventfd write fails only on overflow; the loop sees the first one */
-	}
-	resolve_unref(res);
-	return NULL;
-}
-
-static void on_resolved(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-	struct resolve *res = c->res;
-	event_free(c->resev);
-	c->resev = NULL;
+	struct resolve *rs = ud;
+	struct conn *c = rs->c;
+	free(rs);
+	if (!c)
+		return;
 	c->res = NULL;
-	if (res->rc != 0 || res->n == 0) {
-		char m[MSG_LEN];
-		snprintf(m, sizeof(m), "cannot resolve %s: %s", c->o->host,
-			 res->rc ? gai_strerror(res->rc) : "no address");
-		resolve_unref(res);
-		conn_close(c, WHY_ERROR, RASND_HTTP_ECONNECT, m);
+	if (err) {
+		snprintf(c->last_err, sizeof(c->last_err), "cannot resolve %s: %s", c->o->host, err);
+		if (!c->res_sync)
+			conn_close(c, WHY_ERROR, RASND_HTTP_ECONNECT, c->last_err);
 		return;
 	}
-	memcpy(c->addrs, res->addrs, sizeof(c->addrs));
-	memcpy(c->alen, res->alen, sizeof(c->alen));
-	c->n_addrs = res->n;
-	resolve_unref(res);
-	conn_connect_next(c);
+	for (size_t i = 0; i < res->n && c->n_addrs < MAX_ADDRS; i++) {
+		memcpy(&c->addrs[c->n_addrs], &res->addr[i], sizeof(c->addrs[0]));
+		c->alen[c->n_addrs++] = res->len[i];
+	}
+	if (!c->res_sync)
+		conn_connect_next(c);
 }
 
+/* Returns 0 (c->res set while the lookup runs), or -1 with c->last_err set. */
 static int resolve_start(struct conn *c)
 {
-	struct resolve *res = calloc(1, sizeof(*res));
-	if (!res)
-		return -1;
-	res->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (res->efd < 0) {
-		free(res);
+	if (!c->h->dns) {
+		snprintf(c->last_err, sizeof(c->last_err), "cannot resolve %s: no DNS resolver ([dns] servers or "
+			 "/etc/resolv.conf); a numeric address needs none", c->o->host);
 		return -1;
 	}
-	snprintf(res->host, sizeof(res->host), "%s", c->o->host);
-	snprintf(res->port, sizeof(res->port), "%u", (unsigned)c->o->port);
-	atomic_init(&res->refs, 2);
-	c->resev = event_new(c->h->base, res->efd, EV_READ, on_resolved, c);
-	pthread_attr_t attr;
-	pthread_t t;
-	int ok = c->resev && event_add(c->resev, NULL) == 0 && pthread_attr_init(&attr) == 0;
-	if (ok) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		ok = pthread_create(&t, &attr, resolve_thread, res) == 0;
-		pthread_attr_destroy(&attr);
-	}
-	if (!ok) {
-		if (c->resev)
-			event_free(c->resev);
-		c->resev = NULL;
-		close(res->efd);
-		free(res);
+	struct resolve *rs = calloc(1, sizeof(*rs));
+	if (!rs) {
+		snprintf(c->last_err, sizeof(c->last_err), "cannot resolve %s: out of memory", c->o->host);
 		return -1;
 	}
-	c->res = res;
+	rs->c = c;
+	c->res = rs;
+	c->res_sync = 1;
+	int rc = rasnd_dns_resolve(c->h->dns, c->o->host, c->o->port, on_resolved, rs);
+	c->res_sync = 0;
+	if (rc < 0) {
+		c->res = NULL;
+		free(rs);
+		snprintf(c->last_err, sizeof(c->last_err), "cannot resolve %s: out of memory", c->o->host);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1467,8 +1422,12 @@ static void conn_open(struct origin *o)
 		conn_connect_next(c);
 		return;
 	}
-	if (resolve_start(c) < 0) {
-		conn_close(c, WHY_ERROR, RASND_HTTP_ECONNECT, "cannot start the name resolution");
+	if (resolve_start(c) < 0 || (!c->res && c->n_addrs == 0)) {
+		conn_close(c, WHY_ERROR, RASND_HTTP_ECONNECT, c->last_err);
+		return;
+	}
+	if (!c->res) { /* answered at once (the hosts file) */
+		conn_connect_next(c);
 		return;
 	}
 	conn_arm(c);
@@ -1874,6 +1833,11 @@ void rasnd_http_free(struct rasnd_http *h)
 		event_free(h->done_ev);
 	free(h->ca_file);
 	free(h);
+}
+
+void rasnd_http_set_dns(struct rasnd_http *h, struct rasnd_dns *dns)
+{
+	h->dns = dns;
 }
 
 void rasnd_http_stats(const struct rasnd_http *h, struct rasnd_http_stats *out)
