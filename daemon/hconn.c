@@ -415,6 +415,19 @@ static int on_h2_error(nghttp2_session *s, int code, const char *msg, size_t len
 	struct rasnd_hconn *c = ud;
 	(void)s;
 	log_notice("http: %s: HTTP/2: %.*s (%s)", c->name, len > 512 ? 512 : (int)len, msg, nghttp2_strerror(code));
+	snprintf(c->h2_err, sizeof(c->h2_err), "%.*s", len > 200 ? 200 : (int)len, msg);
+	return 0;
+}
+
+/* A GOAWAY with an error code that nghttp2 sends itself ends the session for a protocol
+ * error of the server's (garbage instead of frames, a bad SETTINGS): remembered so that the
+ * end is reported as that error, not as a plain close. */
+static int on_h2_sent(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct rasnd_hconn *c = ud;
+	(void)s;
+	if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR)
+		c->goaway_sent = f->goaway.error_code;
 	return 0;
 }
 
@@ -429,6 +442,7 @@ static int start_h2(struct rasnd_hconn *c)
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_h2_frame);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_h2_close);
 	nghttp2_session_callbacks_set_error_callback2(cbs, on_h2_error);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_h2_sent);
 	int rv = nghttp2_session_client_new(&c->ng, cbs, c);
 	nghttp2_session_callbacks_del(cbs);
 	if (rv != 0)
@@ -592,8 +606,13 @@ int rasnd_hconn_flush(struct rasnd_hconn *c)
 			break; /* the owner always watches for reads */
 		return tls_error(c, n, "write");
 	}
-	if (c->ng && !nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
+	if (c->ng && !nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng)) {
+		if (c->goaway_sent)
+			return rasnd_hconn_failf(c, RASND_HCONN_ERROR, RASND_HTTP_EPROTO, "HTTP/2: %s (%s)",
+						 c->h2_err[0] ? c->h2_err : "protocol error",
+						 nghttp2_http2_strerror(c->goaway_sent));
 		return rasnd_hconn_failf(c, RASND_HCONN_PEER, RASND_HTTP_ECLOSED, "HTTP/2 session ended (GOAWAY)");
+	}
 	return 0;
 }
 

@@ -89,6 +89,8 @@ struct rasnd_hconn {
 	int h2, resumed, goaway;
 	int close_after;                    /* HTTP/1.1 Connection: close, HTTP/1.0 */
 	nghttp2_session *ng;
+	uint32_t goaway_sent;               /* the error code of a GOAWAY nghttp2 sent; 0: none */
+	char h2_err[208];                   /* nghttp2's last account of an error */
 	uint32_t max_streams;
 	struct rasnd_hreq_list active;
 	uint64_t carried;                   /* requests it has carried (submitted) */
