@@ -64,3 +64,31 @@ def test_a_name_the_resolver_does_not_know_fails_to_connect(tmp_path):
             assert h["errors_connect"] == h["requests"] >= 1, h
             assert h["conns_opened"] == h["closed_error"] and h["tls_full"] == h["tls_failed"] == 0, h
             assert ngx.log("h2") == []
+
+
+def test_a_client_leaving_and_a_shutdown_while_the_name_is_being_resolved(tmp_path):
+    """A resolver that drops every query: the RIPEstat lookup waits on the origin's name; its
+    client leaves without the answer, then the daemon stops with the name lookup still pending
+    (the HTTPS client goes first, c-ares then ends the lookup into nothing): a clean exit, and
+    under ASan no leak and no use after free."""
+    from test_dns import Fault
+    from test_hostile import clients, send_and_leave, stop_clean
+    ips = distinct_24s(1, skip=964)
+    fault = Fault(tmp_path, "f")
+    try:
+        fault.cmd("mode drop")
+        with nginx.Nginx(tmp_path / "ngx", ripestat=nginx.RipeFixtures.for_addresses(ips)) as ngx:
+            c = conf(ngx, base=ngx.url("h2", "ripe.rasn.test"),
+                     extra=f"[dns]\nservers = 127.0.0.1:{fault.port}\ntimeout_ms = 60000\ntries = 1\n")
+            d = harness.Rasnd(tmp_path / "d", config_text=c).start()
+            try:
+                send_and_leave(d, ["8.8.8.8", f"{ips[0]} @ripestat"])
+                fault.wait_for(lambda e: e["ev"] == "drop" and e.get("name", "").startswith("ripe.rasn.test"))
+                harness.wait_for(lambda: clients(d) == 1, 30, "the client gone")
+                conns = [x for o in stats(d)["http"]["origins"] for x in o["conns"]]
+                assert [x["state"] for x in conns] == ["resolving"], conns
+            finally:
+                stop_clean(d)
+            assert ngx.log("h2") == []
+    finally:
+        fault.stop()
