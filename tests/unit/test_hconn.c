@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "hconn.h"
+#include "tlscache.h"
 
 struct fx {
 	/* the server side */
@@ -641,6 +642,65 @@ static void test_h2_body_too_big(void **state)
 	fx_free(f);
 }
 
+/* A new connection over the same client context: new BIOs, a new server SSL object from the
+ * same server context (its ticket keys), the client's SSL bound to the session cache. */
+static void fx_reconnect(struct fx *f, struct rasnd_tlscache *tc, const char *key)
+{
+	fx_close(f);
+	if (f->ng)
+		nghttp2_session_del(f->ng);
+	f->ng = NULL;
+	SSL_free(f->s);
+	f->s_ready = 0;
+	f->cr = BIO_new(BIO_s_mem());
+	f->cw = BIO_new(BIO_s_mem());
+	f->sr = BIO_new(BIO_s_mem());
+	f->sw = BIO_new(BIO_s_mem());
+	f->s = SSL_new(f->sctx);
+	SSL_set_bio(f->s, f->sr, f->sw);
+	SSL_set_accept_state(f->s);
+	rasnd_hconn_init(&f->hc, &f->o, &f->st, &ops, f, key);
+	SSL *c = SSL_new(f->cctx);
+	SSL_set_bio(c, f->cr, f->cw);
+	rasnd_tlscache_bind(tc, c, key);
+	assert_int_equal(rasnd_hconn_attach(&f->hc, c, "localhost", 0), 0);
+}
+
+/* daemon/tlscache.c: the TLS 1.3 ticket that arrives after the first handshake is kept under
+ * the origin's key, and the next connection to that origin resumes with it. */
+static void test_session_resumption(void **state)
+{
+	struct fx *f = fx_new("h2", "localhost");
+	struct rasnd_tlscache *tc = NULL;
+	assert_int_equal(rasnd_tlscache_new(f->cctx, 4, &tc), 0);
+	assert_non_null(tc);
+	fx_reconnect(f, tc, "localhost:443"); /* the first connection, now with the cache on */
+	assert_int_equal(run(f), 0);
+	assert_true(f->hc.ready && !f->hc.resumed);
+	struct rasnd_hreq *r = req_new("/one");
+	assert_int_equal(rasnd_hconn_submit(&f->hc, r, "localhost"), 0);
+	assert_int_equal(run(f), 0);
+	assert_int_equal(f->finished, 1);
+	assert_true(rasnd_tlscache_size(tc) >= 1);
+	rasnd_tlscache_unbind(f->hc.ssl);
+	fx_reconnect(f, tc, "localhost:443");
+	assert_int_equal(run(f), 0);
+	assert_true(f->hc.ready && f->hc.resumed);
+	assert_int_equal(f->st.tls_full, 1);
+	assert_int_equal(f->st.tls_resumed, 1);
+	/* another origin has no session to offer */
+	rasnd_tlscache_unbind(f->hc.ssl);
+	fx_reconnect(f, tc, "127.0.0.1:443");
+	assert_int_equal(run(f), 0);
+	assert_false(f->hc.resumed);
+	assert_int_equal(f->st.tls_full, 2);
+	rasnd_tlscache_unbind(f->hc.ssl);
+	req_free(r);
+	fx_close(f);
+	fx_free(f);
+	rasnd_tlscache_free(tc); /* after every SSL of the context */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -657,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_h2_request_timeout),
 		cmocka_unit_test(test_h1_request_timeout),
 		cmocka_unit_test(test_h2_body_too_big),
+		cmocka_unit_test(test_session_resumption),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
