@@ -31,6 +31,7 @@ struct fx {
 	int s_ready;
 	nghttp2_session *ng;
 	int h2_respond;              /* answer each request with 200, etag, h2_body */
+	int h2_refuse;               /* reset each request REFUSED_STREAM instead */
 	const char *h2_body;
 	size_t h2_off;
 	char path[256], authority[256];
@@ -121,6 +122,11 @@ static ssize_t s_read_body(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t
 static int s_on_frame(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
 	struct fx *f = ud;
+	if (fr->hd.type == NGHTTP2_HEADERS && (fr->hd.flags & NGHTTP2_FLAG_END_STREAM) && f->h2_refuse) {
+		assert_int_equal(nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, fr->hd.stream_id,
+							   NGHTTP2_REFUSED_STREAM), 0);
+		return 0;
+	}
 	if (fr->hd.type == NGHTTP2_HEADERS && (fr->hd.flags & NGHTTP2_FLAG_END_STREAM) && f->h2_respond) {
 		nghttp2_nv hdrs[] = {
 			{ (uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE },
@@ -642,6 +648,31 @@ static void test_h2_body_too_big(void **state)
 	fx_free(f);
 }
 
+/* RFC 9113 8.7: a stream the server refused was not processed: the request goes back to
+ * the owner (requeue), once; refused again, it fails. */
+static void test_h2_refused_stream(void **state)
+{
+	struct fx *f = fx_new("h2", "localhost");
+	f->h2_refuse = 1;
+	assert_int_equal(run(f), 0);
+	struct rasnd_hreq *r = req_new("/x");
+	assert_int_equal(rasnd_hconn_submit(&f->hc, r, "localhost"), 0);
+	assert_int_equal(run(f), 0);
+	assert_int_equal(f->requeued, 1);
+	assert_int_equal(f->finished, 0);
+	assert_null(r->c);
+	assert_true(r->refused && r->stream_id == 0);
+	assert_int_equal(f->hc.active.n, 0);
+	assert_int_equal(rasnd_hconn_submit(&f->hc, r, "localhost"), 0); /* what the pool does */
+	assert_int_equal(run(f), 0);
+	assert_int_equal(f->requeued, 1);
+	assert_int_equal(f->finished, 1);
+	assert_int_equal(f->err, RASND_HTTP_ECLOSED);
+	assert_non_null(strstr(f->msg, "refused"));
+	req_free(r);
+	fx_free(f);
+}
+
 /* A new connection over the same client context: new BIOs, a new server SSL object from the
  * same server context (its ticket keys), the client's SSL bound to the session cache. */
 static void fx_reconnect(struct fx *f, struct rasnd_tlscache *tc, const char *key)
@@ -717,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_h2_request_timeout),
 		cmocka_unit_test(test_h1_request_timeout),
 		cmocka_unit_test(test_h2_body_too_big),
+		cmocka_unit_test(test_h2_refused_stream),
 		cmocka_unit_test(test_session_resumption),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
