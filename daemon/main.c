@@ -22,6 +22,7 @@
 #include "sdnotify.h"
 #include "sysctl.h"
 #include "dns.h"
+#include "http.h"
 #include "srccymru.h"
 #include "srcripe.h"
 #include "cache.h"
@@ -413,6 +414,8 @@ int main(int argc, char **argv)
 		};
 		if (rasnd_dns_new(d.base, &dop, &d.dns, err, sizeof(err)) < 0)
 			log_warn("%s: domain lookups will answer an error", err);
+		if (d.httpc) /* HTTPS origin names go through the pool (freed after the client) */
+			rasnd_http_set_dns(d.httpc, d.dns);
 	}
 	cache_arm(&d);
 	if (rasnd_redis_new(&d, &d.redis, err, sizeof(err)) < 0) {
