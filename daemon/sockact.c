@@ -151,9 +151,9 @@ static int classify(struct rasnd_passed_sock *s, int fd, const char *name, int l
 	s->role = (enum rasnd_sock_role)role;
 	const char *why = misfit(s, family, listening);
 	if (why) {
-		snprintf(err, errlen, "socket activation: %s is a %s%s %s socket: %s", s->where,
-			 listening ? "listening " : "", family == AF_UNIX ? "Unix" : family == AF_INET6 ? "IPv6" : family == AF_INET ? "IPv4" : "non-IP",
-			 type_name(s->type), why);
+		snprintf(err, errlen, "socket activation: %s: %s %s socket, %s; %s", s->where,
+			 family == AF_UNIX ? "Unix" : family == AF_INET6 ? "IPv6" : family == AF_INET ? "IPv4" : "non-IP",
+			 type_name(s->type), listening ? "listening" : "not listening", why);
 		return -1;
 	}
 	return 0;

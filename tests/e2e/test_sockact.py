@@ -248,15 +248,15 @@ def test_unknown_name_fails_start(tmp_path):
 @pytest.mark.parametrize("case", ["udp-as-whois", "unix-as-http-api", "tcp-as-query", "unlistened-as-metrics"])
 def test_misfit_socket_fails_start(tmp_path, case):
     if case == "udp-as-whois":
-        sock, name, want = udp_socket(), "whois", "is a IPv4 datagram socket: this listener needs a listening"
+        sock, name, want = udp_socket(), "whois", "IPv4 datagram socket, not listening; this listener needs a listening"
     elif case == "unix-as-http-api":
-        sock, name, want = unix_listener(str(tmp_path / "u.sock")), "http-api", "Unix stream socket: this listener needs"
+        sock, name, want = unix_listener(str(tmp_path / "u.sock")), "http-api", "Unix stream socket, listening; this listener needs"
     elif case == "tcp-as-query":
         sock, name, want = tcp_listener(), "query", "the query socket must be a listening Unix stream socket"
     else:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))       # bound, never listen()ed
-        name, want = "metrics", "is a IPv4 stream socket: this listener needs a listening"
+        name, want = "metrics", "IPv4 stream socket, not listening; this listener needs a listening"
     d = Activated(tmp_path / "d", [(name, sock)])
     rc, out = d.start_fails()
     assert rc == 78, out
