@@ -134,6 +134,24 @@ def kdig_txt(port, name, *opts):
     return out
 
 
+def whois_exchange(port, src=None):
+    """One whois query; what comes back until the server closes (a reset counts as nothing)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(src, 0) if src else None)
+    got = b""
+    try:
+        s.sendall(b" -v 8.8.8.8\r\n")
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            got += b
+    except ConnectionResetError:
+        pass
+    finally:
+        s.close()
+    return got
+
+
 def refused(port):
     try:
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
@@ -302,3 +320,25 @@ def test_lone_unnamed_socket_is_the_query_socket(tmp_path, names):
         assert harness.query(qpath, ["8.8.8.8"])[0]["asn"] == 15169
         assert not os.path.exists(d.sock)
         assert f'{qpath} (fd 3, "{names or "unknown"}")' in d.stderr_text()
+
+
+@pytest.mark.skipif(not KDIG, reason="kdig missing")
+def test_passed_sockets_keep_the_listeners_limits(tmp_path):
+    """A passed socket changes where a listener listens, nothing else: [whois] allow still
+    refuses a client outside it, and a [dns_server] listen line with the passed socket's
+    address still lends its allow= (only UDP passed here: no TCP listener appears)."""
+    qpath = str(tmp_path / "q.sock")
+    whois_s, udp = tcp_listener(), udp_socket()
+    wport, dport = port_of(whois_s), port_of(udp)
+    conf = (f"[lookup]\norder = table\n[whois]\nallow = 127.0.0.2\n"
+            f"[dns_server]\nlisten = 127.0.0.1:{dport} allow=192.0.2.0/24\nrrl_rate = 0\n")
+    d = Activated(tmp_path / "d", [("query", unix_listener(qpath)), ("whois", whois_s), ("dns", udp)],
+                  config_text=conf)
+    with d.start(query_path=qpath):
+        assert whois_exchange(wport) == b""                    # closed without a word
+        assert b"15169   | 8.8.8.8" in whois_exchange(wport, src="127.0.0.2")
+        assert harness.stats(qpath)["whois"]["refused_allow"] >= 1
+        assert "status: REFUSED" in kdig_txt(dport, f"8.8.8.8.{ORIGIN}")
+        assert "status:" not in kdig_txt(dport, f"8.8.8.8.{ORIGIN}", "+tcp")
+        st = harness.stats(qpath)["dns_server"]
+        assert st["listeners"] == 1 and st["allow_refused"] >= 1 and st["queries_tcp"] == 0, st
