@@ -342,3 +342,11 @@ def test_passed_sockets_keep_the_listeners_limits(tmp_path):
         assert "status:" not in kdig_txt(dport, f"8.8.8.8.{ORIGIN}", "+tcp")
         st = harness.stats(qpath)["dns_server"]
         assert st["listeners"] == 1 and st["allow_refused"] >= 1 and st["queries_tcp"] == 0, st
+        # SIGHUP without that listen line: the passed listener falls back to the section's
+        # allow list (default: loopback) instead of being reported as no longer configured
+        d.config_text = "[lookup]\norder = table\n[whois]\nallow = 127.0.0.2\n[dns_server]\nrrl_rate = 0\n"
+        d.prepare()
+        d.proc.send_signal(signal.SIGHUP)
+        harness.wait_for(lambda: "status: NOERROR" in kdig_txt(dport, f"8.8.8.8.{ORIGIN}"), 30,
+                         "the new allow list after SIGHUP")
+        assert "no longer configured" not in d.stderr_text()
