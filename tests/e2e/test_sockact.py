@@ -196,6 +196,11 @@ def test_every_listener_through_its_named_socket(tmp_path):
         st = harness.stats(qpath)
         assert st["dns_server"]["queries_udp"] >= 1 and st["dns_server"]["queries_tcp"] >= 1, st["dns_server"]
         assert st["whois"]["requests"] >= 1 and st["http_api"]["requests"] >= 1
+        # every passed descriptor close-on-exec (the launcher's dup2 cleared it) and
+        # non-blocking, set by rasnd
+        for fd in range(3, 3 + len(socks)):
+            flags = int(next(l.split()[1] for l in open(f"/proc/{d.proc.pid}/fdinfo/{fd}") if l.startswith("flags:")), 8)
+            assert flags & os.O_CLOEXEC and flags & os.O_NONBLOCK, (fd, oct(flags))
         # the listen lines were not bound
         for p in unused[:3]:
             assert refused(p), p
