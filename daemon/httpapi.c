@@ -537,7 +537,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 int rasnd_api_start(struct rasnd *d, char *err, size_t errlen)
 {
 	const struct rasnd_netcfg *nc = &d->cfg.api;
-	if (nc->n_listen == 0)
+	size_t passed = rasnd_passed_count(d->passed, RASND_SOCK_API);
+	if (nc->n_listen == 0 && passed == 0)
 		return 0;
 	struct rasnd_api *api = calloc(1, sizeof(*api));
 	if (!api || !(api->peers = rasn_peers_new(65536)) || !(api->http = evhttp_new(d->base))) {
@@ -546,18 +547,25 @@ int rasnd_api_start(struct rasnd *d, char *err, size_t errlen)
 	}
 	api->d = d;
 	d->api = api;
-	for (size_t i = 0; i < nc->n_listen; i++) {
-		int fd = rasnd_net_listen(d, nc->listen[i], err, errlen);
+	if (passed && nc->n_listen)
+		log_info("http_api: serving the sockets passed by the service manager; not binding [http_api] listen");
+	for (size_t i = 0; i < (passed ? passed : nc->n_listen); i++) {
+		char what[160];
+		int fd = rasnd_net_open(d, passed ? RASND_SOCK_API : RASND_SOCK_ROLES, nc->listen[i], what, sizeof(what),
+					err, errlen);
 		if (fd < 0)
 			goto fail;
 		api->bound[i] = evhttp_accept_socket_with_handle(api->http, fd);
 		if (!api->bound[i]) {
 			close(fd);
-			snprintf(err, errlen, "http_api: cannot serve %s", nc->listen[i]);
+			snprintf(err, errlen, "http_api: cannot serve %s", what);
 			goto fail;
 		}
 		api->n_bound++;
-		log_info("http_api: http://%s/v1/", nc->listen[i]);
+		if (passed)
+			log_info("http_api: listening on %s", what);
+		else
+			log_info("http_api: http://%s/v1/", what);
 	}
 	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 	evhttp_set_max_headers_size(api->http, (ev_ssize_t)d->cfg.api_max_header_size);

@@ -20,6 +20,7 @@
 #include "httpapi.h"
 #include "whois.h"
 #include "sdnotify.h"
+#include "sockact.h"
 #include "sysctl.h"
 #include "dns.h"
 #include "http.h"
@@ -300,12 +301,15 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rasnd d;
+	struct rasnd_passed passed;
 	struct prep prep = { 0 };
 	char err[1024];
 	int check_only = 0, opt, rc = 1;
 	memset(&d, 0, sizeof(d));
 	d.listen_fd = -1;
 	d.reload.efd = -1;
+	passed.n = 0;
+	d.passed = &passed;
 	TAILQ_INIT(&d.sessions);
 	TAILQ_INIT(&d.rejects);
 	d.config_path = RASN_SYSCONFDIR "/rasnd.conf";
@@ -367,6 +371,13 @@ int main(int argc, char **argv)
 	d.started_us = rasn_clock_mono_us();
 	/* a client that goes away mid-write must not kill the daemon */
 	signal(SIGPIPE, SIG_IGN);
+	/* the sockets from the service manager, each checked against its listener before the
+	 * slow start-up work: a unit that passes the wrong socket fails at once */
+	if (rasnd_passed_init(&passed, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		rc = 78; /* EX_CONFIG: the units are wrong; a restart will not fix them */
+		goto out;
+	}
 	/* before the table and RocksDB: a second rasnd on a live socket stops here, and touches
 	 * nothing of the first one's state directory */
 	if (rasnd_server_precheck(&d, err, sizeof(err)) < 0) {
@@ -450,6 +461,7 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	rasnd_passed_close(&passed); /* every listener has taken its own: nothing is left */
 	/* after the socket is up: a daemon that fails to start leaves the kernel as it was */
 	rasnd_sysctl_tune(&d.cfg);
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_term, &d);
@@ -471,6 +483,7 @@ out:
 	while (!TAILQ_EMPTY(&d.sessions))
 		rasnd_session_close(TAILQ_FIRST(&d.sessions));
 	rasnd_server_close(&d);
+	rasnd_passed_close(&passed);
 	rasnd_dnsserver_free(&d);
 	rasnd_session_free_all(&d);
 	rasnd_metrics_stop(&d);

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 
 #include "log.h"
 #include "rasnd.h"
+#include "sockact.h"
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
@@ -98,26 +100,54 @@ int rasnd_metrics_parse_listen(const char *s, char *host, size_t hostlen, unsign
 	return 0;
 }
 
+/* The sockets the service manager passed as "metrics" (daemon/sockact.h checked that they
+ * listen on loopback addresses). 0 or -1 with err. */
+static int serve_passed(struct rasnd *d, char *err, size_t errlen)
+{
+	struct rasnd_passed_sock *ps;
+	if (d->cfg.metrics_listen && *d->cfg.metrics_listen)
+		log_info("metrics: serving the sockets passed by the service manager; not binding [metrics] listen = %s",
+			 d->cfg.metrics_listen);
+	while ((ps = rasnd_passed_take(d->passed, RASND_SOCK_METRICS))) {
+		if (!evhttp_accept_socket_with_handle(d->http, ps->fd)) {
+			close(ps->fd);
+			snprintf(err, errlen, "metrics endpoint: cannot serve %s", ps->where);
+			return -1;
+		}
+		log_info("metrics: /metrics on %s, passed by the service manager", ps->where);
+	}
+	return 0;
+}
+
 int rasnd_metrics_start(struct rasnd *d, char *err, size_t errlen)
 {
-	if (!d->cfg.metrics_listen || !*d->cfg.metrics_listen)
+	int passed = rasnd_passed_count(d->passed, RASND_SOCK_METRICS) > 0;
+	if ((!d->cfg.metrics_listen || !*d->cfg.metrics_listen) && !passed)
 		return 0;
 	char host[64];
 	unsigned port;
 	const char *why;
-	if (rasnd_metrics_parse_listen(d->cfg.metrics_listen, host, sizeof(host), &port, &why) < 0) {
+	if (!passed && rasnd_metrics_parse_listen(d->cfg.metrics_listen, host, sizeof(host), &port, &why) < 0) {
 		snprintf(err, errlen, "[metrics] listen = %s: %s", d->cfg.metrics_listen, why);
 		return -1;
 	}
 	d->http = evhttp_new(d->base);
-	if (!d->http || !evhttp_bind_socket_with_handle(d->http, host, (ev_uint16_t)port)) {
+	if (!d->http) {
+		snprintf(err, errlen, "metrics endpoint: out of memory");
+		return -1;
+	}
+	if (passed) {
+		if (serve_passed(d, err, errlen) < 0)
+			return -1;
+	} else if (!evhttp_bind_socket_with_handle(d->http, host, (ev_uint16_t)port)) {
 		snprintf(err, errlen, "metrics endpoint: cannot listen on %s", d->cfg.metrics_listen);
 		return -1;
+	} else {
+		log_info("metrics: http://%s/metrics", d->cfg.metrics_listen);
 	}
 	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(d->http, on_request, d);
 	evhttp_set_timeout(d->http, 10);
-	log_info("metrics: http://%s/metrics", d->cfg.metrics_listen);
 	return 0;
 }
 

@@ -109,6 +109,22 @@ fail:
 	return -1;
 }
 
+int rasnd_net_open(struct rasnd *d, enum rasnd_sock_role role, const char *hostport, char *what, size_t whatlen,
+		   char *err, size_t errlen)
+{
+	if (role < RASND_SOCK_ROLES) {
+		struct rasnd_passed_sock *ps = rasnd_passed_take(d->passed, role);
+		if (!ps) {
+			snprintf(err, errlen, "%s: no passed socket left", rasnd_passed_role_name(role));
+			return -1;
+		}
+		snprintf(what, whatlen, "%s, passed by the service manager", ps->where);
+		return ps->fd;
+	}
+	snprintf(what, whatlen, "%s", hostport);
+	return rasnd_net_listen(d, hostport, err, errlen);
+}
+
 void rasnd_net_tune_conn(struct rasnd *d, int fd)
 {
 	int one = 1;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "sockact.h"
 
 struct rasnd;
 
@@ -35,6 +36,13 @@ int rasnd_net_parse_hostport(const char *s, struct sockaddr_storage *ss, socklen
 
 /* A listening TCP socket on hostport, non-blocking. Returns the descriptor or -1 with err. */
 int rasnd_net_listen(struct rasnd *d, const char *hostport, char *err, size_t errlen);
+
+/* A listening socket for a TCP listener: the next one the service manager passed for role
+ * (daemon/sockact.h; its unit's Backlog=, NoDelay=, FastOpen= apply), or with role
+ * RASND_SOCK_ROLES a new one on hostport (rasnd_net_listen). what gets the address for the
+ * logs. Returns the descriptor or -1 with err. */
+int rasnd_net_open(struct rasnd *d, enum rasnd_sock_role role, const char *hostport, char *what, size_t whatlen,
+		   char *err, size_t errlen);
 
 /* TCP_NODELAY (per [tcp] nodelay) on an accepted connection. */
 void rasnd_net_tune_conn(struct rasnd *d, int fd);

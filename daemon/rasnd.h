@@ -20,6 +20,7 @@ struct rasnd_refresh;
 struct rasnd_dnsserver;
 struct rasnd_api;
 struct rasnd_whois;
+struct rasnd_passed;
 
 #include "buf.h"
 #include "config.h"
@@ -154,6 +155,7 @@ struct rasnd {
 	double last_load_ms;
 	char last_reload_error[1024];
 
+	struct rasnd_passed *passed;  /* sockets from the service manager (daemon/sockact.h) */
 	int listen_fd;
 	char *listen_path;            /* unlinked at exit; NULL when not ours */
 	struct event *listen_ev, *accept_retry_ev;

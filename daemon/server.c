@@ -14,6 +14,7 @@
 #include "log.h"
 #include "rasnd.h"
 #include "sdnotify.h"
+#include "sockact.h"
 
 static void accept_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -128,9 +129,9 @@ static int socket_live(const struct sockaddr_un *sun)
 int rasnd_server_precheck(const struct rasnd *d, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	const char *pid = getenv("LISTEN_PID"), *path = d->cfg.socket;
+	const char *path = d->cfg.socket;
 	struct stat st;
-	if (pid && strtol(pid, NULL, 10) == (long)getpid())
+	if (rasnd_passed_count(d->passed, RASND_SOCK_QUERY))
 		return 0;
 	if (!path || strlen(path) >= sizeof(sun.sun_path) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return 0;
@@ -142,38 +143,23 @@ int rasnd_server_precheck(const struct rasnd *d, char *err, size_t errlen)
 	return -EADDRINUSE;
 }
 
-/* Serve a socket handed over by the service manager (socket activation). */
-static int adopt(struct rasnd *d, int fd, char *err, size_t errlen)
+/* Serve the socket handed over by the service manager (socket activation): daemon/sockact.c
+ * checked that it is a listening Unix stream socket and made it non-blocking. */
+static void adopt(struct rasnd *d, struct rasnd_passed_sock *ps)
 {
-	int type = 0;
-	socklen_t tl = sizeof(type);
-	struct sockaddr_un sun;
-	socklen_t sl = sizeof(sun);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
-	    getsockname(fd, (struct sockaddr *)&sun, &sl) < 0 || sun.sun_family != AF_UNIX) {
-		snprintf(err, errlen, "the socket passed in LISTEN_FDS is not a Unix stream socket");
-		return -1;
-	}
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "fcntl on the passed socket: %s", strerror(errno));
-		return -1;
-	}
-	d->listen_fd = fd;
+	d->listen_fd = ps->fd;
 	d->listen_path = NULL; /* the manager owns the file: never unlink it */
-	log_info("serving the socket passed by the service manager (%s)",
-		 sl > offsetof(struct sockaddr_un, sun_path) && sun.sun_path[0] ? sun.sun_path : "unnamed");
-	return 0;
+	log_info("serving the socket passed by the service manager: %s (not binding %s)", ps->where,
+		 d->cfg.socket);
 }
 
 int rasnd_server_listen(struct rasnd *d, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = d->cfg.socket;
-	int passed = rasnd_listen_fd();
-	if (passed >= 0) {
-		if (adopt(d, passed, err, errlen) < 0)
-			return -1;
+	struct rasnd_passed_sock *ps = rasnd_passed_take(d->passed, RASND_SOCK_QUERY);
+	if (ps) {
+		adopt(d, ps);
 		goto arm;
 	}
 	if (strlen(path) >= sizeof(sun.sun_path)) {

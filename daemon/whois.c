@@ -365,7 +365,8 @@ static void on_listen_error(struct evconnlistener *l, void *arg)
 int rasnd_whois_start(struct rasnd *d, char *err, size_t errlen)
 {
 	const struct rasnd_netcfg *nc = &d->cfg.whois;
-	if (nc->n_listen == 0)
+	size_t passed = rasnd_passed_count(d->passed, RASND_SOCK_WHOIS);
+	if (nc->n_listen == 0 && passed == 0)
 		return 0;
 	struct rasnd_whois *w = calloc(1, sizeof(*w));
 	if (!w || !(w->peers = rasn_peers_new(65536))) {
@@ -376,19 +377,23 @@ int rasnd_whois_start(struct rasnd *d, char *err, size_t errlen)
 	w->d = d;
 	TAILQ_INIT(&w->conns);
 	d->whois = w;
-	for (size_t i = 0; i < nc->n_listen; i++) {
-		int fd = rasnd_net_listen(d, nc->listen[i], err, errlen);
+	if (passed && nc->n_listen)
+		log_info("whois: serving the sockets passed by the service manager; not binding [whois] listen");
+	for (size_t i = 0; i < (passed ? passed : nc->n_listen); i++) {
+		char what[160];
+		int fd = rasnd_net_open(d, passed ? RASND_SOCK_WHOIS : RASND_SOCK_ROLES, nc->listen[i], what, sizeof(what),
+					err, errlen);
 		if (fd < 0)
 			return -1;
 		w->l[i] = evconnlistener_new(d->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 		if (!w->l[i]) {
 			close(fd);
-			snprintf(err, errlen, "whois: cannot serve %s", nc->listen[i]);
+			snprintf(err, errlen, "whois: cannot serve %s", what);
 			return -1;
 		}
 		evconnlistener_set_error_cb(w->l[i], on_listen_error);
 		w->n_l++;
-		log_info("whois: listening on %s", nc->listen[i]);
+		log_info("whois: listening on %s", what);
 	}
 	return 0;
 }
