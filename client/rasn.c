@@ -544,8 +544,16 @@ static int run(struct client *cl)
 			fputs("rasn: out of memory\n", stderr);
 			return EXIT_UNREACHABLE;
 		}
-		if (c->out.len && !c->werr)
+		if (c->out.len && !c->werr) {
+			size_t before = c->out.len;
 			conn_write(c);
+			/* Room again: take more input before sleeping. input_fill() left stdin out of
+			 * the poll set while the send buffer was full; sleeping now, with the buffer
+			 * drained and no reply due (the middle of an over-long line), would wait for
+			 * an event that never comes. */
+			if (c->out.len < before && c->out.len < OUT_HIGH && !in->done)
+				continue;
+		}
 		if (c->refused)
 			break;
 		if (in->done && c->out.len == 0 && c->answered >= c->sent)

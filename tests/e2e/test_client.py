@@ -221,6 +221,17 @@ def test_overlong_lines_are_sent(rasnd):
     assert got[3]["query"] == "1.1.1.1"
 
 
+def test_a_long_overlong_line_does_not_hang_the_client(rasnd):
+    """While rasn streams an over-long line no reply is due; once its send buffer had filled
+    and then drained, it slept with stdin out of its poll set and hung (8 runs in 10 with a
+    16 MiB line before the fix in client/rasn.c run()). Three runs: each gives many chances."""
+    data = b"8.8.8.8\n" + b"y" * (16 << 20) + b"\n1.1.1.1\n"
+    for _ in range(3):
+        r = rasn("--json", input=data, sock=rasnd.sock, timeout=60)
+        assert r.returncode == 1, r.stderr
+        assert [json.loads(l)["status"] for l in out_lines(r)] == ["ok", "error", "ok"]
+
+
 def test_rasn_socket_env(rasnd, tmp_path):
     r = rasn("8.8.8.8", env={"RASN_SOCKET": rasnd.sock})
     assert r.returncode == 0, r.stderr
