@@ -298,10 +298,16 @@ static void human_ip(struct rasn_format *fm, const json_t *r, const char *query,
 		put_pad(f, cc ? cc : "--", 2);
 		fputs("  ", f);
 	}
-	if (!found)
+	if (!found && jstr(r, "reason")) {
+		/* a special-purpose address (private-use, loopback, ...): say which */
+		fputs("(not found: ", f);
+		put_clean(f, jstr(r, "reason"), false);
+		fputc(')', f);
+	} else if (!found) {
 		fputs("(not found)", f);
-	else
+	} else {
 		put_clean(f, name ? name : "-", false);
+	}
 	if (!fm->cc_col && cc) {
 		fputs(" (", f);
 		put_clean(f, cc, false);
@@ -547,6 +553,9 @@ static void csv_reply(struct rasn_format *fm, const json_t *r)
 	json_t *e;
 
 	csv_fill(&row, r);
+	/* why a special-purpose address has no answer goes where an error's text goes */
+	if (!row.v[C_ERROR])
+		row.v[C_ERROR] = jstr(r, "reason");
 	/* A prefixes or org answer is a list: one row per prefix or match. */
 	if (type && !strcmp(type, "prefixes") && json_is_array(list = json_object_get(r, "prefixes")) &&
 	    json_array_size(list) > 0) {
@@ -627,7 +636,10 @@ static void cymru_ip(struct rasn_format *fm, const json_t *r, const char *query,
 	if (!ip)
 		ip = query;
 	if (!found || !jint(r, "asn", &first)) {
-		cymru_ip_row(fm, "NA", ip, "NA", NULL, "NA");
+		/* NA in every column as Cymru writes it; a special-purpose address's reason in the
+		 * free-text AS Name column */
+		const char *why = jstr(r, "reason");
+		cymru_ip_row(fm, "NA", ip, "NA", NULL, why ? why : "NA");
 		return;
 	}
 	/* One row per origin, as Cymru does; the reply names only the first origin's AS. */

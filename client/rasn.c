@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "format.h"
 #include "proto.h"
 
@@ -83,6 +85,7 @@ struct conn {
 	bool in_text;
 	bool eof;
 	int rerr, werr;          /* errno of a failed recv/send, else 0 */
+	char *refused;           /* why rasnd refused or ended the connection, or NULL */
 };
 
 struct progress {
@@ -151,7 +154,10 @@ static void print_help(void)
 "  0  every query answered ok\n"
 "  1  some query answered not_found or error (or input/output failed)\n"
 "  2  usage error\n"
-"  3  rasnd unreachable, or it closed the connection before answering every query\n",
+"  3  rasnd unreachable, refused the connection (too many clients), or closed it before\n"
+"     answering every query\n"
+"A closed standard output (rasn ... | head) ends the run quietly with the status of the\n"
+"replies received until then.\n",
 		LINE_MAX_PROTO, RASN_DEFAULT_SOCKET);
 }
 
@@ -164,13 +170,6 @@ static void __attribute__((format(printf, 1, 2), noreturn)) usage_error(const ch
 	va_end(ap);
 	fprintf(stderr, "\n%sTry 'rasn --help' for more.\n", usage_text);
 	exit(EXIT_USAGE);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- progress on stderr --------------------------------------------------------------------- */
@@ -188,7 +187,7 @@ static int progress_timeout(const struct progress *pg)
 {
 	if (!pg->on)
 		return -1;
-	int64_t left = pg->next_ms - now_ms();
+	int64_t left = pg->next_ms - (int64_t)rasn_clock_mono_ms();
 	return left < 0 ? 0 : (int)left;
 }
 
@@ -196,7 +195,7 @@ static void progress_tick(struct progress *pg, const struct conn *c)
 {
 	if (!pg->on)
 		return;
-	int64_t now = now_ms();
+	int64_t now = (int64_t)rasn_clock_mono_ms();
 	if (now < pg->next_ms)
 		return;
 	pg->next_ms = now + PROGRESS_MS;
@@ -445,6 +444,25 @@ static void conn_write(struct conn *c)
 	rasn_buf_consume(&c->out, off);
 }
 
+/* Is this line rasnd refusing or ending the connection (daemon/server.c reject(): a line that
+ * answers no request, e.g. "too many clients", sent before it closes)? Then returns its reason
+ * (malloc'd). Every answer echoes its request, and the only one with an empty query is the
+ * answer to an empty line, "empty request": so this line is never the answer to a query. */
+static char *refusal(const char *line, size_t n)
+{
+	json_t *j = json_loadb(line, n, 0, NULL);
+	const char *q = json_string_value(json_object_get(j, "query"));
+	const char *type = json_string_value(json_object_get(j, "type"));
+	const char *st = json_string_value(json_object_get(j, "status"));
+	const char *why = json_string_value(json_object_get(j, "error"));
+	char *r = NULL;
+	if (q && !*q && type && !strcmp(type, "invalid") && st && !strcmp(st, "error") && why &&
+	    strcmp(why, "empty request") != 0)
+		r = strdup(why);
+	json_decref(j);
+	return r;
+}
+
 /* Print every whole reply line in the receive buffer. */
 static void conn_replies(struct client *cl)
 {
@@ -452,13 +470,15 @@ static void conn_replies(struct client *cl)
 	size_t start = 0;
 	char *nl;
 
-	while ((nl = memchr(c->in.data + c->scanned, '\n', c->in.len - c->scanned))) {
+	while (!c->refused && (nl = memchr(c->in.data + c->scanned, '\n', c->in.len - c->scanned))) {
 		size_t end = (size_t)(nl - c->in.data), n = end - start;
 		const char *line = c->in.data + start;
 		bool text = c->text_n && c->text_req[c->text_head] == c->answered;
 		start = c->scanned = end + 1;
 		if (n && line[n - 1] == '\r')
 			n--;
+		if (!c->in_text && n && line[0] == '{' && (c->refused = refusal(line, n)))
+			break; /* not the answer to a query: rasnd closes next */
 		if (text && (c->in_text || (n && line[0] != '{'))) {
 			/* A stats prometheus reply: text up to "# EOF" (an error would be JSON). */
 			rasn_format_text(cl->fmt, line, n, !c->in_text);
@@ -474,8 +494,8 @@ static void conn_replies(struct client *cl)
 		}
 		c->answered++;
 	}
-	c->scanned = c->in.len - start;
-	rasn_buf_consume(&c->in, start);
+	c->scanned = c->refused ? 0 : c->in.len - start;
+	rasn_buf_consume(&c->in, c->refused ? c->in.len : start);
 	if (fflush(stdout) != 0 && !cl->out_err)
 		cl->out_err = errno ? errno : EIO;
 }
@@ -524,8 +544,18 @@ static int run(struct client *cl)
 			fputs("rasn: out of memory\n", stderr);
 			return EXIT_UNREACHABLE;
 		}
-		if (c->out.len && !c->werr)
+		if (c->out.len && !c->werr) {
+			size_t before = c->out.len;
 			conn_write(c);
+			/* Room again: take more input before sleeping. input_fill() left stdin out of
+			 * the poll set while the send buffer was full; sleeping now, with the buffer
+			 * drained and no reply due (the middle of an over-long line), would wait for
+			 * an event that never comes. */
+			if (c->out.len < before && c->out.len < OUT_HIGH && !in->done)
+				continue;
+		}
+		if (c->refused)
+			break;
 		if (in->done && c->out.len == 0 && c->answered >= c->sent)
 			return cl->out_err ? EXIT_SOME_FAILED : EXIT_ALL_OK;
 		if (cl->out_err)
@@ -553,7 +583,15 @@ static int run(struct client *cl)
 
 	progress_erase(&cl->pg);
 	uint64_t missing = c->sent - (c->answered < c->sent ? c->answered : c->sent);
-	if (c->rerr == EMSGSIZE)
+	if (c->refused && c->answered == 0) {
+		fprintf(stderr, "rasn: rasnd refused the connection: %s%s\n", c->refused,
+			!strcmp(c->refused, "too many clients") ? " (its [server] max_clients are "
+			"connected); nothing was answered, try again later" : "; nothing was answered");
+		return EXIT_UNREACHABLE;
+	}
+	if (c->refused)
+		fprintf(stderr, "rasn: rasnd closed the connection: %s\n", c->refused);
+	else if (c->rerr == EMSGSIZE)
 		fprintf(stderr, "rasn: a reply from rasnd is longer than %u MiB; giving up\n",
 			REPLY_MAX >> 20);
 	else if (c->rerr)
@@ -584,6 +622,9 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	opterr = 0;
+	/* a closed stdout is EPIPE (a quiet end, see below), not death by SIGPIPE; the socket's
+	 * EPIPE (rasnd refused or left) is already MSG_NOSIGNAL: the client reads on after it */
+	signal(SIGPIPE, SIG_IGN);
 	/* A fixed hash seed: jansson would otherwise read /dev/urandom on first use, a visible
 	 * part of a one-query run; the replies it hashes come from our own daemon. */
 	json_object_seed(1);
@@ -661,7 +702,7 @@ int main(int argc, char **argv)
 	cl->in.nargs = from_stdin ? 0 : (size_t)nq;
 	cl->pg.on = !quiet && isatty(STDERR_FILENO) && !(from_stdin && isatty(STDIN_FILENO));
 	cl->pg.erase_for_output = isatty(STDOUT_FILENO);
-	cl->pg.start_ms = now_ms();
+	cl->pg.start_ms = (int64_t)rasn_clock_mono_ms();
 	cl->pg.next_ms = cl->pg.start_ms + PROGRESS_MS;
 	/* Flushed once per batch of replies: a write per read, not per line. */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -677,7 +718,12 @@ int main(int argc, char **argv)
 	progress_erase(&cl->pg);
 	if (fflush(stdout) != 0 && !cl->out_err)
 		cl->out_err = errno ? errno : EIO;
-	if (cl->out_err) {
+	if (cl->out_err == EPIPE) {
+		/* whoever read our output has gone (rasn ... | head): a normal, quiet end; the
+		 * status is that of the replies received until then */
+		if (rc != EXIT_UNREACHABLE)
+			rc = EXIT_ALL_OK;
+	} else if (cl->out_err) {
 		fprintf(stderr, "rasn: writing output: %s\n", strerror(cl->out_err));
 		if (rc == EXIT_ALL_OK)
 			rc = EXIT_SOME_FAILED;
@@ -694,6 +740,7 @@ done:
 		close(cl->c.fd);
 	rasn_buf_free(&cl->c.out);
 	rasn_buf_free(&cl->c.in);
+	free(cl->c.refused);
 	rasn_format_free(cl->fmt);
 	free(cl);
 	return rc;

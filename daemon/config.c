@@ -13,9 +13,11 @@
 #include "dataset.h"
 #include "build_config.h"
 #include "log.h"
+#include "netlisten.h"
 #include "rasnd.h"
 #include "dnsserver.h"
 #include "rediscache.h"
+#include "url.h"
 #include "runner.h"
 
 /* "127.0.0.1:9464" or "[::1]:9464" -> host, port. Loopback only. 0 or -1 with err. */
@@ -68,7 +70,7 @@ int rasnd_metrics_parse_listen(const char *s, char *host, size_t hostlen, unsign
 	return 0;
 }
 
-enum ktype { K_BOOL, K_STR, K_OPTSTR, K_LOOPBACK, K_SIZE, K_MODE, K_SECONDS, K_DATASET, K_FORMAT, K_IO, K_LEVEL, K_ORDER, K_HTTPS, K_DSURL, K_ZONE, K_DNSLISTEN, K_CIDRS, K_NAMES, K_REDIS };
+enum ktype { K_BOOL, K_STR, K_OPTSTR, K_LOOPBACK, K_SIZE, K_MODE, K_SECONDS, K_DATASET, K_FORMAT, K_IO, K_LEVEL, K_ORDER, K_HTTPS, K_DSURL, K_ZONE, K_DNSLISTEN, K_CIDRS, K_NAMES, K_REDIS, K_LISTEN, K_ALLOW };
 
 struct key {
 	const char *section, *name;
@@ -88,6 +90,7 @@ static const struct key keys[] = {
 	{ "server", "output_low_water", K_SIZE, OFF(output_low_water), "1048576", 4096, (size_t)1 << 32 },
 	{ "server", "drain_timeout", K_SECONDS, OFF(drain_timeout), "10", 0, 0 },
 	{ "server", "max_pending", K_SIZE, OFF(max_pending), "1024", 1, 1 << 20 },
+	{ "server", "idle_timeout", K_SECONDS, OFF(idle_timeout), "0", 0, 0 },
 	{ "dataset", "file", K_DATASET, 0, NULL, 0, 0 },
 	{ "dataset", "format", K_FORMAT, OFF(dataset_format), "auto", 0, 0 },
 	{ "dataset", "max_bad_lines", K_SIZE, OFF(max_bad_lines), "0", 0, SIZE_MAX },
@@ -183,6 +186,23 @@ static const struct key keys[] = {
 	{ "dns_server", "rrl_ipv6_prefix", K_SIZE, OFF(dnss_rrl_ipv6_prefix), "56", 16, 128 },
 	{ "dns_server", "rrl_table_size", K_SIZE, OFF(dnss_rrl_table_size), "65536", 16, 1 << 24 },
 	{ "metrics", "listen", K_LOOPBACK, OFF(metrics_listen), NULL, 0, 0 },
+	{ "whois", "listen", K_LISTEN, OFF(whois), NULL, 0, 0 },
+	{ "whois", "allow", K_ALLOW, OFF(whois), "127.0.0.0/8 ::1/128", 0, 0 },
+	{ "whois", "max_clients", K_SIZE, OFF(whois.max_clients), "256", 1, 1000000 },
+	{ "whois", "max_conns_per_addr", K_SIZE, OFF(whois.max_conns_per_addr), "8", 0, 1000000 },
+	{ "whois", "rate", K_SIZE, OFF(whois.rate), "20", 0, 1000000 },
+	{ "whois", "burst", K_SIZE, OFF(whois.burst), "40", 1, 1000000 },
+	{ "whois", "timeout", K_SIZE, OFF(whois.timeout_s), "30", 1, 3600 },
+	{ "http_api", "listen", K_LISTEN, OFF(api), NULL, 0, 0 },
+	{ "http_api", "allow", K_ALLOW, OFF(api), "127.0.0.0/8 ::1/128", 0, 0 },
+	{ "http_api", "max_clients", K_SIZE, OFF(api.max_clients), "1024", 1, 1000000 },
+	{ "http_api", "max_conns_per_addr", K_SIZE, OFF(api.max_conns_per_addr), "256", 0, 1000000 },
+	{ "http_api", "rate", K_SIZE, OFF(api.rate), "5000", 0, 10000000 },
+	{ "http_api", "burst", K_SIZE, OFF(api.burst), "10000", 1, 10000000 },
+	{ "http_api", "timeout", K_SIZE, OFF(api.timeout_s), "30", 1, 3600 },
+	{ "http_api", "max_header_size", K_SIZE, OFF(api_max_header_size), "8192", 1024, 1 << 20 },
+	{ "http_api", "max_body", K_SIZE, OFF(api_max_body), "1048576", 1024, (size_t)1 << 30 },
+	{ "http_api", "metrics", K_BOOL, OFF(api_metrics), "no", 0, 0 },
 	{ "sysctl", "apply", K_BOOL, OFF(sysctl_apply), "yes", 0, 0 },
 	{ "sysctl", "rmem_max", K_SIZE, OFF(sysctl_rmem_max), "16777216", 0, SIZE_MAX },
 	{ "sysctl", "wmem_max", K_SIZE, OFF(sysctl_wmem_max), "16777216", 0, SIZE_MAX },
@@ -202,6 +222,20 @@ int rasnd_config_set_string(char **slot, const char *value)
 	return 0;
 }
 
+/* What is wrong with an https URL the HTTPS client would refuse (lib/url.h), or NULL. */
+static const char *url_problem(const char *v)
+{
+	struct rasn_url u;
+	if (strncasecmp(v, "https://", 8) != 0)
+		return "not an https:// URL (TLS is not optional)";
+	int rc = rasn_url_parse(v, strlen(v), &u);
+	if (rc == -ENAMETOOLONG)
+		return "host name too long";
+	if (rc < 0)
+		return "not https://HOST[:PORT][/PATH] (HOST a name, IPv4 or [IPv6]; port 1-65535; no spaces)";
+	return NULL;
+}
+
 static void *p_of(struct rasnd_config *c, const struct key *k)
 {
 	return (char *)c + k->off;
@@ -214,6 +248,41 @@ static const char *set_key(struct rasnd_config *c, const struct key *k, const ch
 {
 	char *p = (char *)c + k->off, *end;
 	switch (k->type) {
+	case K_LISTEN: {
+		struct rasnd_netcfg *nc = (struct rasnd_netcfg *)p;
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		const char *why;
+		if (rasnd_net_parse_hostport(v, &ss, &sl, &why) < 0)
+			return why;
+		if (nc->n_listen == RASND_LISTEN_MAX)
+			return "too many listen addresses (at most 8)";
+		if (!(nc->listen[nc->n_listen] = strdup(v)))
+			return "out of memory";
+		nc->n_listen++;
+		return NULL;
+	}
+	case K_ALLOW: {
+		struct rasnd_netcfg *nc = (struct rasnd_netcfg *)p;
+		char tmp[2048], *save = NULL;
+		size_t n = 0;
+		if (strlen(v) >= sizeof(tmp))
+			return "too long";
+		snprintf(tmp, sizeof(tmp), "%s", v);
+		for (char *tok = strtok_r(tmp, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+			if (n == RASND_ALLOW_MAX)
+				return "too many prefixes (at most 32)";
+			struct rasn_addr a;
+			if (!strchr(tok, '/') && rasn_addr_parse(tok, strlen(tok), &a) == 0)
+				/* a bare address is its own prefix, as in [dns_server] allow */
+				nc->allow[n] = (struct rasn_prefix){ a.family, a.v, rasn_af_bits(a.family) };
+			else if (rasn_prefix_parse(tok, strlen(tok), &nc->allow[n]) < 0)
+				return "not a list of CIDR prefixes with host bits zero, or addresses (e.g. 127.0.0.0/8 ::1)";
+			n++;
+		}
+		nc->n_allow = n; /* an empty list lets nobody in */
+		return NULL;
+	}
 	case K_BOOL:
 		if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
 			*(int *)p = 1;
@@ -337,12 +406,12 @@ static const char *set_key(struct rasnd_config *c, const struct key *k, const ch
 		}
 		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
 	case K_HTTPS:
-		if (strncasecmp(v, "https://", 8) != 0 || !v[8] || v[8] == '/')
-			return "not an https:// URL (TLS is not optional)";
+		if (url_problem(v))
+			return url_problem(v);
 		return rasnd_config_set_string((char **)p, v) ? "out of memory" : NULL;
 	case K_DSURL:
-		if (strncasecmp(v, "https://", 8) != 0 || !v[8] || v[8] == '/')
-			return "not an https:// URL (TLS is not optional)";
+		if (url_problem(v))
+			return url_problem(v);
 		if (c->n_dataset_urls == RASND_MAX_DATASETS)
 			return "too many dataset URLs";
 		if (!(c->dataset_urls[c->n_dataset_urls] = strdup(v)))
@@ -486,6 +555,10 @@ void rasnd_config_free(struct rasnd_config *c)
 	free(c->cache_redis);
 	free(c->cache_redis_password_file);
 	free(c->cache_redis_prefix);
+	for (size_t i = 0; i < c->whois.n_listen; i++)
+		free(c->whois.listen[i]);
+	for (size_t i = 0; i < c->api.n_listen; i++)
+		free(c->api.listen[i]);
 	free(c->http_ca_file);
 	free(c->ripe_base_url);
 	free(c->ripe_sourceapp);

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "addr.h"
+
 #define RASND_MAX_DATASETS 16
 #define RASND_MAX_DNSS_LISTEN 8
 
@@ -12,6 +14,20 @@
  * RASND_ORDER_MAX (each is listed once). */
 enum { RASND_SRC_TABLE = 1, RASND_SRC_CYMRU = 2, RASND_SRC_RIPE = 3 };
 #define RASND_ORDER_MAX 8
+
+/* [whois] and [http_api]: a network listener's addresses and exposure limits */
+#define RASND_LISTEN_MAX 8
+#define RASND_ALLOW_MAX 32
+struct rasnd_netcfg {
+	char *listen[RASND_LISTEN_MAX]; /* HOST:PORT, numeric; none: off */
+	size_t n_listen;
+	struct rasn_prefix allow[RASND_ALLOW_MAX]; /* clients allowed in */
+	size_t n_allow;
+	size_t max_clients;          /* connections at once, all addresses */
+	size_t max_conns_per_addr;   /* connections at once from one address (0: no limit) */
+	size_t rate, burst;          /* requests per second per address, bucket size (rate 0: off) */
+	size_t timeout_s;            /* idle, header and request read time */
+};
 
 struct rasnd_config {
 	/* [server] */
@@ -23,6 +39,7 @@ struct rasnd_config {
 	size_t output_low_water;     /* resume below this */
 	double drain_timeout;        /* seconds SIGTERM waits for replies in flight */
 	size_t max_pending;          /* answers one client may have outstanding upstream */
+	double idle_timeout;         /* close a client quiet this long with nothing pending; 0: never */
 	/* [dataset] */
 	char *datasets[RASND_MAX_DATASETS];
 	size_t n_datasets;
@@ -89,6 +106,10 @@ struct rasnd_config {
 	size_t dnss_rrl_rate, dnss_rrl_slip, dnss_rrl_ipv4_prefix, dnss_rrl_ipv6_prefix, dnss_rrl_table_size;
 	/* [metrics] */
 	char *metrics_listen;        /* loopback HOST:PORT for GET /metrics; NULL: off */
+	/* [whois], [http_api] */
+	struct rasnd_netcfg whois, api;
+	size_t api_max_header_size, api_max_body;
+	int api_metrics;             /* GET /metrics on the API listener too */
 	/* [sysctl]: targets raised at start-up (never lowered) when apply is on */
 	int sysctl_apply;
 	size_t sysctl_rmem_max, sysctl_wmem_max, sysctl_tcp_window_scaling, sysctl_tcp_fastopen,

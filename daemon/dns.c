@@ -39,6 +39,7 @@ struct rasnd_dns {
 	struct rasnd_dns_server_stats servers[MAX_SERVERS];
 	size_t n_servers;
 	size_t in_flight;
+	struct channel names;  /* host names for TCP connections: every resolver (rasnd_dns_resolve) */
 	int closing;
 };
 
@@ -135,6 +136,50 @@ static size_t split_servers(const char *csv, char out[][64])
 	return n;
 }
 
+/* One c-ares channel over the resolvers in csv. Returns 0, an ARES_* code, or -1 (no timer). */
+static int channel_init(struct rasnd_dns *d, struct channel *c, const struct rasnd_dns_opts *o, unsigned server,
+			const char *csv)
+{
+	struct ares_options ao;
+	memset(&ao, 0, sizeof(ao));
+	ao.sock_state_cb = sock_state;
+	ao.sock_state_cb_data = c;
+	ao.timeout = (int)(o->timeout_ms ? o->timeout_ms : 2000);
+	ao.tries = (int)(o->tries ? o->tries : 2);
+	/* SERVFAIL and REFUSED come back as answers we classify ourselves; without this
+	 * flag c-ares reports them as ECONNREFUSED */
+	ao.flags = ARES_FLAG_NOCHECKRESP | (o->tcp ? ARES_FLAG_USEVC | ARES_FLAG_STAYOPEN : 0);
+	int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
+	c->d = d;
+	c->server = server;
+	int rc = ares_init_options(&c->ch, &ao, mask);
+	if (rc == ARES_SUCCESS)
+		rc = ares_set_servers_ports_csv(c->ch, csv);
+	if (rc == ARES_SUCCESS)
+		ares_set_socket_configure_callback(c->ch, configure_sock, d);
+	if (rc != ARES_SUCCESS)
+		return rc;
+	c->timer = evtimer_new(d->base, on_timer, c);
+	return c->timer ? 0 : -1;
+}
+
+static void channel_free(struct channel *c)
+{
+	if (c->ch)
+		ares_destroy(c->ch); /* runs pending callbacks with ARES_EDESTRUCTION */
+	c->ch = NULL;
+	while (c->socks) {
+		struct sockev *s = c->socks;
+		c->socks = s->next;
+		if (s->ev)
+			event_free(s->ev);
+		free(s);
+	}
+	if (c->timer)
+		event_free(c->timer);
+	c->timer = NULL;
+}
+
 int rasnd_dns_new(struct event_base *base, const struct rasnd_dns_opts *o, struct rasnd_dns **out,
 		  char *err, size_t errlen)
 {
@@ -177,32 +222,16 @@ int rasnd_dns_new(struct event_base *base, const struct rasnd_dns_opts *o, struc
 	d->sock = o->sock;
 	d->n_servers = n;
 	d->per = per;
+	char all[MAX_SERVERS * 65] = "";
 	for (size_t i = 0; i < n; i++) {
 		snprintf(d->servers[i].addr, sizeof(d->servers[i].addr), "%s", servers[i]);
 		for (unsigned k = 0; k < per; k++) {
 			struct channel *c = &d->ch[d->n_ch];
-			struct ares_options ao;
-			memset(&ao, 0, sizeof(ao));
-			ao.sock_state_cb = sock_state;
-			ao.sock_state_cb_data = c;
-			ao.timeout = (int)(o->timeout_ms ? o->timeout_ms : 2000);
-			ao.tries = (int)(o->tries ? o->tries : 2);
-			/* SERVFAIL and REFUSED come back as answers we classify ourselves; without this
-			 * flag c-ares reports them as ECONNREFUSED */
-			ao.flags = ARES_FLAG_NOCHECKRESP | (o->tcp ? ARES_FLAG_USEVC | ARES_FLAG_STAYOPEN : 0);
-			int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
-			c->d = d;
-			c->server = (unsigned)i;
-			int rc = ares_init_options(&c->ch, &ao, mask);
-			if (rc == ARES_SUCCESS)
-				rc = ares_set_servers_ports_csv(c->ch, servers[i]);
-			if (rc == ARES_SUCCESS)
-				ares_set_socket_configure_callback(c->ch, configure_sock, d);
-			c->timer = rc == ARES_SUCCESS ? evtimer_new(base, on_timer, c) : NULL;
-			if (rc != ARES_SUCCESS || !c->timer) {
+			int rc = channel_init(d, c, o, (unsigned)i, servers[i]);
+			if (rc != 0) {
 				snprintf(err, errlen, "dns: resolver %s: %s", servers[i],
-					 rc != ARES_SUCCESS ? ares_strerror(rc) : "out of memory");
-				if (rc == ARES_SUCCESS || c->ch)
+					 rc > 0 ? ares_strerror(rc) : "out of memory");
+				if (c->ch)
 					d->n_ch++; /* so that free destroys it */
 				rasnd_dns_free(d);
 				return -1;
@@ -210,6 +239,15 @@ int rasnd_dns_new(struct event_base *base, const struct rasnd_dns_opts *o, struc
 			d->n_ch++;
 		}
 		log_info("dns: resolver %s, %u channels", servers[i], per);
+		if (i)
+			strcat(all, ",");
+		strcat(all, servers[i]);
+	}
+	int rc = channel_init(d, &d->names, o, 0, all);
+	if (rc != 0) {
+		snprintf(err, errlen, "dns: resolvers %s: %s", all, rc > 0 ? ares_strerror(rc) : "out of memory");
+		rasnd_dns_free(d);
+		return -1;
 	}
 	*out = d;
 	return 0;
@@ -220,20 +258,9 @@ void rasnd_dns_free(struct rasnd_dns *d)
 	if (!d)
 		return;
 	d->closing = 1;
-	for (size_t i = 0; i < d->n_ch; i++) {
-		struct channel *c = &d->ch[i];
-		if (c->ch)
-			ares_destroy(c->ch); /* runs pending callbacks with ARES_EDESTRUCTION */
-		while (c->socks) {
-			struct sockev *s = c->socks;
-			c->socks = s->next;
-			if (s->ev)
-				event_free(s->ev);
-			free(s);
-		}
-		if (c->timer)
-			event_free(c->timer);
-	}
+	for (size_t i = 0; i < d->n_ch; i++)
+		channel_free(&d->ch[i]);
+	channel_free(&d->names);
 	free(d->ch);
 	free(d);
 }
@@ -318,6 +345,57 @@ int rasnd_dns_query_server(struct rasnd_dns *d, size_t server, const char *name,
 		return -EINVAL;
 	size_t k = d->srv_next[server]++ % d->per;
 	return start_query(d, &d->ch[server * d->per + k], name, type, cb, ud);
+}
+
+struct resolve {
+	struct channel *c;
+	rasnd_dns_addrs_cb cb;
+	void *ud;
+};
+
+static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct resolve *q = arg;
+	struct rasnd_dns_addrs res;
+	char m[160];
+	const char *err = NULL;
+	(void)timeouts;
+	res.n = 0;
+	for (struct ares_addrinfo_node *a = ai && status == ARES_SUCCESS ? ai->nodes : NULL;
+	     a && res.n < RASND_DNS_ADDRS_MAX; a = a->ai_next) {
+		if (!a->ai_addr || a->ai_addrlen > sizeof(res.addr[0]))
+			continue;
+		memcpy(&res.addr[res.n], a->ai_addr, (size_t)a->ai_addrlen);
+		res.len[res.n++] = (socklen_t)a->ai_addrlen;
+	}
+	if (ai)
+		ares_freeaddrinfo(ai);
+	if (res.n == 0) {
+		snprintf(m, sizeof(m), "%s", status == ARES_SUCCESS ? "no address" : ares_strerror(status));
+		err = m;
+	}
+	q->cb(q->ud, &res, err);
+	free(q);
+}
+
+int rasnd_dns_resolve(struct rasnd_dns *d, const char *host, uint16_t port, rasnd_dns_addrs_cb cb, void *ud)
+{
+	struct resolve *q = malloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->c = &d->names;
+	q->cb = cb;
+	q->ud = ud;
+	char svc[8];
+	snprintf(svc, sizeof(svc), "%u", (unsigned)port);
+	struct ares_addrinfo_hints hints;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = ARES_AI_NUMERICSERV;
+	ares_getaddrinfo(d->names.ch, host, svc, &hints, on_addrinfo, q);
+	rearm(&d->names);
+	return 0;
 }
 
 size_t rasnd_dns_n_servers(const struct rasnd_dns *d)

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include "backoff.h"
 #include "tcptune.h"
 
@@ -47,6 +49,23 @@ int rasnd_dns_query(struct rasnd_dns *d, const char *name, int type, rasnd_dns_c
  * Returns 0, -EINVAL (no such resolver) or -ENOMEM. */
 int rasnd_dns_query_server(struct rasnd_dns *d, size_t server, const char *name, int type, rasnd_dns_cb cb,
 			   void *ud);
+/* The addresses of a host name, for a TCP connection to port (the HTTPS client's origins):
+ * c-ares' getaddrinfo (the hosts file first, then A and AAAA from the resolvers) on a channel
+ * of its own that knows every configured resolver, so a dead one is failed over by c-ares
+ * itself; these lookups are not counted in the per-resolver query stats. The callback runs
+ * exactly once: inside this call when c-ares knows at once (the hosts file, a numeric host),
+ * otherwise later on the loop, and at rasnd_dns_free; err NULL and res->n >= 1, or err says
+ * why (res->n 0). A lookup cannot be cancelled: the caller detaches from ud.
+ * Returns 0 or -ENOMEM. */
+#define RASND_DNS_ADDRS_MAX 8
+struct rasnd_dns_addrs {
+	size_t n;
+	struct sockaddr_storage addr[RASND_DNS_ADDRS_MAX];
+	socklen_t len[RASND_DNS_ADDRS_MAX];
+};
+typedef void (*rasnd_dns_addrs_cb)(void *ud, const struct rasnd_dns_addrs *res, const char *err);
+int rasnd_dns_resolve(struct rasnd_dns *d, const char *host, uint16_t port, rasnd_dns_addrs_cb cb, void *ud);
+
 /* Resolvers configured, and the address of one ("ip:port"; NULL out of range). */
 size_t rasnd_dns_n_servers(const struct rasnd_dns *d);
 /* An ARES_* status of a query as the upstream layer's outcome: timeouts, SERVFAIL and

@@ -17,11 +17,14 @@
 #include <event2/event.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "cymru.h"
 #include "dnsresp.h"
 #include "dnsserver.h"
 #include "log.h"
+#include "netlisten.h"
 #include "rasnd.h"
+#include "sockact.h"
 #include "upcache.h"
 
 #define BATCH 64                    /* datagrams per recvmmsg/sendmmsg */
@@ -34,6 +37,7 @@ struct dnss_listener {
 	struct rasnd_dnsserver *s;
 	struct rasnd_dnss_listen cfg;
 	char name[80];
+	int passed;                     /* sockets from the service manager (daemon/sockact.h) */
 	int ufd, tfd;
 	struct event *uev, *tev;
 	/* UDP batch buffers, allocated once */
@@ -174,13 +178,6 @@ int rasnd_dnss_parse_listen(const char *s, struct rasnd_dnss_listen *out, const 
 
 /* ---- the data: table, then cache ---------------------------------------------------------- */
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts); /* the cache keeps absolute expiries (lib/cache.h) */
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int cb_origin(void *ud, const struct rasn_addr *a, struct rasn_dnsresp_origin *o)
 {
 	struct rasnd_dnsserver *s = ud;
@@ -196,7 +193,7 @@ static int cb_origin(void *ud, const struct rasn_addr *a, struct rasn_dnsresp_or
 	}
 	struct rasn_cache_hit h;
 	struct rasnd_upcache_ip c;
-	if (!d->cache || rasn_cache_get_addr(d->cache, a, wall_ms(), &h) < 0 || (h.val.flags & RASN_CACHE_NEGATIVE) ||
+	if (!d->cache || rasn_cache_get_addr(d->cache, a, rasn_clock_wall_ms(), &h) < 0 || (h.val.flags & RASN_CACHE_NEGATIVE) ||
 	    h.val.len != sizeof(c))
 		return 0;
 	memcpy(&c, h.val.data, sizeof(c));
@@ -234,7 +231,7 @@ static int cb_as(void *ud, uint32_t asn, struct rasn_dnsresp_as *out)
 	struct rasn_cache_hit h;
 	struct rasn_cymru_as as;
 	if (!d->cache || rasn_cymru_as_qname(asn, d->cfg.cymru_as_zone, qn, sizeof(qn)) < 0 ||
-	    rasn_cache_get_name(d->cache, qn, strlen(qn), wall_ms(), &h) < 0 || (h.val.flags & RASN_CACHE_NEGATIVE) ||
+	    rasn_cache_get_name(d->cache, qn, strlen(qn), rasn_clock_wall_ms(), &h) < 0 || (h.val.flags & RASN_CACHE_NEGATIVE) ||
 	    h.val.len != sizeof(as))
 		return 0;
 	memcpy(&as, h.val.data, sizeof(as));
@@ -653,6 +650,95 @@ static void format_listen(const struct rasnd_dnss_listen *c, char *buf, size_t c
 	snprintf(buf, cap, c->host.family == RASN_AF6 ? "[%s]:%u" : "%s:%u", a, c->port);
 }
 
+/* A listener in s's table (freed with s), no sockets yet; NULL when out of memory or full. */
+static struct dnss_listener *listener_new(struct rasnd_dnsserver *s)
+{
+	struct dnss_listener *l = s->n_l < MAX_LISTEN ? calloc(1, sizeof(*l)) : NULL;
+	if (!l)
+		return NULL;
+	l->s = s, l->ufd = l->tfd = -1;
+	s->l[s->n_l++] = l;
+	return l;
+}
+
+/* Buffers and events for l's sockets (either may be -1). 0 or -1 with err. */
+static int listener_arm(struct dnss_listener *l, char *err, size_t errlen)
+{
+	struct rasnd_dnsserver *s = l->s;
+	l->inbuf = malloc(sizeof(*l->inbuf) * BATCH);
+	l->outbuf = malloc(s->udp_max * BATCH);
+	if (!l->inbuf || !l->outbuf) {
+		snprintf(err, errlen, "[dns_server]: out of memory");
+		return -1;
+	}
+	if (l->ufd >= 0 && (!(l->uev = event_new(s->d->base, l->ufd, EV_READ | EV_PERSIST, on_udp, l)) ||
+			    event_add(l->uev, NULL) < 0))
+		goto fail;
+	if (l->tfd >= 0 && (!(l->tev = event_new(s->d->base, l->tfd, EV_READ | EV_PERSIST, on_accept, l)) ||
+			    event_add(l->tev, NULL) < 0))
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "[dns_server]: cannot watch %s", l->name);
+	return -1;
+}
+
+static int same_listen(const struct rasnd_dnss_listen *a, const struct rasnd_dnss_listen *b)
+{
+	return a->port == b->port && a->host.family == b->host.family && a->host.v == b->host.v;
+}
+
+/* l's settings from the listen line with its address (its allow=), if there is one. */
+static int listen_line_for(const struct rasnd_config *cfg, struct dnss_listener *l)
+{
+	for (size_t k = 0; k < cfg->n_dnss_listen; k++) {
+		struct rasnd_dnss_listen c;
+		const char *why;
+		if (rasnd_dnss_parse_listen(cfg->dnss_listen[k], &c, &why) == 0 && same_listen(&c, &l->cfg)) {
+			l->cfg = c;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The sockets the service manager passed as "dns": a UDP and a TCP socket on one address make
+ * one listener; a listen line with the same address still gives it its allow=. */
+static int start_passed(struct rasnd_dnsserver *s, const struct rasnd_config *cfg, char *err, size_t errlen)
+{
+	struct rasnd_passed_sock *ps;
+	if (cfg->n_dnss_listen)
+		log_info("dns server: serving the sockets passed by the service manager; not binding [dns_server] listen");
+	while ((ps = rasnd_passed_take(s->d->passed, RASND_SOCK_DNS))) {
+		struct rasnd_dnss_listen c = { 0 };
+		int udp = ps->type == SOCK_DGRAM;
+		rasnd_net_peer((const struct sockaddr *)&ps->addr, &c.host);
+		c.port = ntohs(ps->addr.ss_family == AF_INET ? ((const struct sockaddr_in *)(const void *)&ps->addr)->sin_port
+							     : ((const struct sockaddr_in6 *)(const void *)&ps->addr)->sin6_port);
+		struct dnss_listener *l = NULL;
+		for (size_t i = 0; i < s->n_l && !l; i++)
+			if (same_listen(&s->l[i]->cfg, &c) && (udp ? s->l[i]->ufd : s->l[i]->tfd) < 0)
+				l = s->l[i];
+		if (!l) {
+			if (!(l = listener_new(s))) {
+				close(ps->fd);
+				snprintf(err, errlen, "[dns_server]: out of memory, or more than %d listeners", MAX_LISTEN);
+				return -1;
+			}
+			l->passed = 1;
+			l->cfg = c;
+			listen_line_for(cfg, l);
+			format_listen(&l->cfg, l->name, sizeof(l->name));
+		}
+		*(udp ? &l->ufd : &l->tfd) = ps->fd;
+		log_info("dns server: listening on %s, passed by the service manager", ps->where);
+	}
+	for (size_t i = 0; i < s->n_l; i++)
+		if (listener_arm(s->l[i], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
 static int build_responder(struct rasnd_dnsserver *s, const struct rasnd_config *cfg, struct rasn_dnsresp **out)
 {
 	char ns_copy[RASN_DNSRESP_MAX_NS * 256];
@@ -695,8 +781,9 @@ static void apply_config(struct rasnd_dnsserver *s, const struct rasnd_config *c
 int rasnd_dnsserver_start(struct rasnd *d, char *err, size_t errlen)
 {
 	const struct rasnd_config *cfg = &d->cfg;
+	size_t passed = rasnd_passed_count(d->passed, RASND_SOCK_DNS);
 	d->dnsserver = NULL;
-	if (!cfg->n_dnss_listen)
+	if (!cfg->n_dnss_listen && !passed)
 		return 0;
 	struct rasnd_dnsserver *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -719,38 +806,30 @@ int rasnd_dnsserver_start(struct rasnd *d, char *err, size_t errlen)
 		snprintf(err, errlen, "[dns_server]: cannot set up the responder (zones, ns, soa_rname)");
 		return -1;
 	}
+	if (passed) {
+		if (start_passed(s, cfg, err, errlen) < 0)
+			return -1;
+		goto done;
+	}
 	for (size_t i = 0; i < cfg->n_dnss_listen && i < MAX_LISTEN; i++) {
 		const char *why;
-		struct dnss_listener *l = calloc(1, sizeof(*l));
+		struct dnss_listener *l = listener_new(s);
 		if (!l) {
 			snprintf(err, errlen, "[dns_server]: out of memory");
 			return -1;
 		}
-		l->s = s, l->ufd = l->tfd = -1;
-		s->l[s->n_l++] = l;
 		if (rasnd_dnss_parse_listen(cfg->dnss_listen[i], &l->cfg, &why) < 0) {
 			snprintf(err, errlen, "[dns_server] listen = %s: %s", cfg->dnss_listen[i], why);
 			return -1;
 		}
 		format_listen(&l->cfg, l->name, sizeof(l->name));
-		l->inbuf = malloc(sizeof(*l->inbuf) * BATCH);
-		l->outbuf = malloc(s->udp_max * BATCH);
-		if (!l->inbuf || !l->outbuf) {
-			snprintf(err, errlen, "[dns_server]: out of memory");
-			return -1;
-		}
 		if ((l->ufd = make_socket(&l->cfg, SOCK_DGRAM, err, errlen, l->name)) < 0 ||
-		    (l->tfd = make_socket(&l->cfg, SOCK_STREAM, err, errlen, l->name)) < 0)
+		    (l->tfd = make_socket(&l->cfg, SOCK_STREAM, err, errlen, l->name)) < 0 || listener_arm(l, err, errlen) < 0)
 			return -1;
-		l->uev = event_new(d->base, l->ufd, EV_READ | EV_PERSIST, on_udp, l);
-		l->tev = event_new(d->base, l->tfd, EV_READ | EV_PERSIST, on_accept, l);
-		if (!l->uev || !l->tev || event_add(l->uev, NULL) < 0 || event_add(l->tev, NULL) < 0) {
-			snprintf(err, errlen, "[dns_server]: cannot watch %s", l->name);
-			return -1;
-		}
 		log_info("dns server: listening on %s (udp, tcp) for %s, %s, %s", l->name, cfg->dnss_origin_zone,
 			 cfg->dnss_origin6_zone, cfg->dnss_as_zone);
 	}
+done:
 	s->c.listeners = s->n_l;
 	return 0;
 }
@@ -770,18 +849,13 @@ void rasnd_dnsserver_reconfigure(struct rasnd *d)
 	apply_config(s, &d->cfg);
 	/* per-listener allow lists follow the new config when the listen value is the same */
 	for (size_t i = 0; i < s->n_l; i++) {
-		struct rasnd_dnss_listen c;
-		const char *why;
-		int found = 0;
-		for (size_t k = 0; k < d->cfg.n_dnss_listen && !found; k++)
-			if (rasnd_dnss_parse_listen(d->cfg.dnss_listen[k], &c, &why) == 0 &&
-			    c.port == s->l[i]->cfg.port && c.host.family == s->l[i]->cfg.host.family &&
-			    c.host.v == s->l[i]->cfg.host.v) {
-				s->l[i]->cfg = c;
-				found = 1;
-			}
-		if (!found)
-			log_warn("dns server: %s is no longer configured: it stays until a restart", s->l[i]->name);
+		struct dnss_listener *l = s->l[i];
+		if (listen_line_for(&d->cfg, l))
+			continue;
+		if (l->passed) /* the section's allow list */
+			l->cfg.has_allow = 0, l->cfg.n_allow = 0;
+		else
+			log_warn("dns server: %s is no longer configured: it stays until a restart", l->name);
 	}
 }
 

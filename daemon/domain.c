@@ -272,6 +272,10 @@ static void on_address_answer(struct rasnd_slot *sub)
  * [lookup] order, as do_ip and the batched path ask them, or the table alone. */
 static void answer_address(struct rasnd *d, struct rasnd_slot *slot, const struct rasn_addr *a, int only_table)
 {
+	if (rasnd_order_special(d, &slot->reply, a, slot->query, slot->qlen)) {
+		rasnd_slot_complete(slot);
+		return;
+	}
 	if (!only_table) {
 		rasnd_order_ip(d, slot, a, 0);
 		return;
@@ -314,11 +318,6 @@ struct domain_cached {
 	} a[DOMAIN_MAX_ADDRS];
 };
 
-static uint64_t wall_ms(void)
-{
-	return (uint64_t)(rasnd_now_unix() * 1000.0);
-}
-
 /* Keep the answer for its DNS TTL (the smallest of its records) within [cache] dns_ttl_floor
  * and dns_ttl_cap; NXDOMAIN and no-data for negative_ttl (0: not kept). The bounds are read
  * now, so a SIGHUP's new values apply to the next answer. Failures are not kept: the next
@@ -359,7 +358,7 @@ static void domain_remember(struct domain_job *j)
 	/* not for the shared level (daemon/rediscache.h): resolvers already share DNS answers */
 	struct rasn_cache_val v = { c, sizeof(*c),
 				    (j->n ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT | RASN_CACHE_NO_HOOK };
-	rasn_cache_put_name(j->d->cache, j->name, strlen(j->name), &v, wall_ms(), ttl * 1000);
+	rasn_cache_put_name(j->d->cache, j->name, strlen(j->name), &v, rasn_clock_wall_ms(), ttl * 1000);
 	free(c);
 }
 
@@ -367,7 +366,7 @@ static void domain_remember(struct domain_job *j)
 static int domain_recall(struct domain_job *j)
 {
 	struct rasn_cache_hit h;
-	uint64_t now = wall_ms();
+	uint64_t now = rasn_clock_wall_ms();
 	if (!j->d->cache || rasn_cache_get_name(j->d->cache, j->name, strlen(j->name), now, &h) < 0)
 		return 0;
 	struct domain_cached c;

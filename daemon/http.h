@@ -104,6 +104,12 @@ int rasnd_http_new(struct event_base *base, const struct rasnd_http_opts *o, str
  * call); connections are shut down and closed. NULL is fine. */
 void rasnd_http_free(struct rasnd_http *h);
 
+/* Origin names are resolved through this DNS pool (daemon/dns.h); without one (NULL, the
+ * default) only numeric hosts connect, a name fails with RASND_HTTP_ECONNECT. The pool must
+ * outlive the client (free the client first). */
+struct rasnd_dns;
+void rasnd_http_set_dns(struct rasnd_http *h, struct rasnd_dns *dns);
+
 /* Start a GET. Returns 0 (cb will run once), or -EINVAL for a bad URL, -ENOMEM (cb will not
  * run). A full origin queue is reported through cb (RASND_HTTP_EBUSY), not here. */
 int rasnd_http_get(struct rasnd_http *h, const struct rasnd_http_req *req, rasnd_http_cb cb, void *ud);

@@ -1,4 +1,5 @@
 /* rasnd: start-up in order (config, table, loop, socket), one loop, teardown in reverse. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -13,11 +14,16 @@
 #include <event2/event.h>
 
 #include "build_config.h"
+#include "clock.h"
 #include "log.h"
 #include "rasnd.h"
+#include "httpapi.h"
+#include "whois.h"
 #include "sdnotify.h"
+#include "sockact.h"
 #include "sysctl.h"
 #include "dns.h"
+#include "http.h"
 #include "srccymru.h"
 #include "domain.h"
 #include "http.h"
@@ -31,9 +37,11 @@
 #include "refresh.h"
 #include "reload.h"
 #include "server.h"
+#include "stats.h"
 #include "session.h"
 
 #include <sys/random.h>
+#include <sys/types.h>
 
 #include <ares.h>
 
@@ -95,7 +103,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct rasnd *d = arg;
 	/* bounded work per tick, so the loop never stalls on a large store */
-	size_t n = rasn_cache_sweep(d->cache, (uint64_t)(rasnd_now_unix() * 1000.0), 2000);
+	size_t n = rasn_cache_sweep(d->cache, rasn_clock_wall_ms(), 2000);
 	if (n)
 		log_debug("cache: %zu expired entries removed", n);
 }
@@ -112,14 +120,14 @@ static void cache_open(struct rasnd *d)
 	snprintf(path, sizeof(path), "%s/cache", d->cfg.state_dir);
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
-		seed = (uint64_t)rasnd_now_unix() ^ (uint64_t)getpid() << 32;
+		seed = (uint64_t)rasn_clock_wall_s() ^ (uint64_t)getpid() << 32;
 	struct rasn_cache_opts o = {
 		.l1_max_entries = d->cfg.cache_entries,
 		.negative_ttl_ms = (uint64_t)d->cfg.cache_negative_ttl_s * 1000,
 		.name_ttl_floor_ms = (uint64_t)d->cfg.cache_dns_ttl_floor_s * 1000,
 		.name_ttl_cap_ms = (uint64_t)d->cfg.cache_dns_ttl_cap_s * 1000,
 		.l2_path = d->cfg.cache_disk ? path : NULL,
-		.now_ms = (uint64_t)(rasnd_now_unix() * 1000.0),
+		.now_ms = rasn_clock_wall_ms(),
 		.hash_seed = seed,
 		.log = cache_log,
 		/* write-through to the shared level: d->redis is set on the loop's thread later */
@@ -208,11 +216,84 @@ static void prep_join(struct prep *p)
 	p->started = 0;
 }
 
+/* Is pid a running rasnd (one that may still be writing its temporary file)? */
+static int rasnd_running(long pid)
+{
+	char path[64], comm[32] = "";
+	if (pid == (long)getpid())
+		return 0; /* a file of our own name is from an earlier life of this PID */
+	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	int is = fgets(comm, sizeof(comm), f) && !strncmp(comm, "rasnd", 5);
+	fclose(f);
+	return is;
+}
+
+static void remove_stale(const char *path, const char *why)
+{
+	if (unlink(path) == 0)
+		log_info("removed stale temporary file %s (%s)", path, why);
+	else if (errno != ENOENT)
+		log_warn("cannot remove stale temporary file %s: %s", path, strerror(errno));
+}
+
+/* Temporary files a killed rasnd leaves behind (issue 11): the snapshot's STATE/table.snap.tmp.PID
+ * (lib/snapshot.c; 2-24 MiB each) unless that PID is a rasnd still running, and the dataset
+ * refresh's FILE.new and FILE.http.tmp (daemon/refresh.c) for files with a [dataset] url. Only
+ * these exact name patterns are touched; runs after rasnd_server_precheck, so a live rasnd on
+ * the same socket never loses a file it is writing. */
+static void remove_stale_temps(const struct rasnd *d)
+{
+	static const char snap_prefix[] = "table.snap.tmp.";
+	char path[4200], why[64];
+	DIR *dir = d->cfg.state_dir && d->cfg.state_dir[0] ? opendir(d->cfg.state_dir) : NULL;
+	struct dirent *e;
+	while (dir && (e = readdir(dir))) {
+		const char *num = e->d_name + sizeof(snap_prefix) - 1;
+		char *end;
+		if (strncmp(e->d_name, snap_prefix, sizeof(snap_prefix) - 1) || *num < '0' || *num > '9')
+			continue;
+		long pid = strtol(num, &end, 10);
+		if (*end || rasnd_running(pid))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->cfg.state_dir, e->d_name);
+		snprintf(why, sizeof(why), "snapshot of process %ld, which is gone", pid);
+		remove_stale(path, why);
+	}
+	if (dir)
+		closedir(dir);
+	for (size_t i = 0; i < d->cfg.n_datasets && i < d->cfg.n_dataset_urls; i++) {
+		if (!d->cfg.dataset_urls[i] || !d->cfg.dataset_urls[i][0])
+			continue;
+		snprintf(path, sizeof(path), "%s.new", d->cfg.datasets[i]);
+		remove_stale(path, "an unfinished dataset download");
+		snprintf(path, sizeof(path), "%s.http.tmp", d->cfg.datasets[i]);
+		remove_stale(path, "unfinished download validators");
+	}
+}
+
 static void on_term(evutil_socket_t sig, short what, void *arg)
 {
 	struct rasnd *d = arg;
 	log_info("signal %d: shutting down", (int)sig);
+	rasnd_whois_drain(d);
+	rasnd_api_drain(d);
 	rasnd_server_drain(d);
+}
+
+/* Do two configs listen on the same addresses (a listener's sockets stay until restart)? */
+static int same_listen(const struct rasnd_netcfg *a, const struct rasnd_netcfg *b)
+{
+	if (a->n_listen != b->n_listen)
+		return 0;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return 0;
+	return 1;
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
@@ -227,6 +308,8 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	} else {
 		if (strcmp(c.socket, d->cfg.socket) != 0)
 			log_warn("socket path changed to %s: takes effect at restart", c.socket);
+		if (!same_listen(&c.whois, &d->cfg.whois) || !same_listen(&c.api, &d->cfg.api))
+			log_warn("[whois] or [http_api] listen changed: takes effect at restart");
 		/* the socket in use stays; everything else takes the new values */
 		free(c.socket);
 		c.socket = d->cfg.socket;
@@ -236,6 +319,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		rasnd_log_set_level(d->cfg.log_level);
 		rasnd_cymru_probe(d); /* "auto" decides again with the new config */
 		rasnd_dnsserver_reconfigure(d);
+		rasnd_session_idle_arm(d);
 	}
 	rasnd_reload_start(d, NULL);
 }
@@ -254,13 +338,21 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rasnd d;
+	struct rasnd_passed passed;
 	struct prep prep = { 0 };
 	char err[1024];
 	int check_only = 0, opt, rc = 1;
 	memset(&d, 0, sizeof(d));
+	/* what the sessions and listeners call without depending on (daemon/rasnd.h) */
+	d.proto = &rasnd_query_proto;
+	d.stats_json = rasnd_stats_json;
+	d.stats_prometheus = rasnd_stats_prometheus;
 	d.listen_fd = -1;
 	d.reload.efd = -1;
+	passed.n = 0;
+	d.passed = &passed;
 	TAILQ_INIT(&d.sessions);
+	TAILQ_INIT(&d.rejects);
 	d.config_path = RASN_SYSCONFDIR "/rasnd.conf";
 
 	while ((opt = getopt_long(argc, argv, "c:s:d:S:vhV", longopts, NULL)) != -1) {
@@ -317,9 +409,24 @@ int main(int argc, char **argv)
 	}
 	rasnd_log_init(d.cfg.log_level);
 	ares_library_init(ARES_LIB_INIT_ALL);
-	clock_gettime(CLOCK_MONOTONIC, &d.started);
+	d.started_us = rasn_clock_mono_us();
 	/* a client that goes away mid-write must not kill the daemon */
 	signal(SIGPIPE, SIG_IGN);
+	/* the sockets from the service manager, each checked against its listener before the
+	 * slow start-up work: a unit that passes the wrong socket fails at once */
+	if (rasnd_passed_init(&passed, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		rc = 78; /* EX_CONFIG: the units are wrong; a restart will not fix them */
+		goto out;
+	}
+	/* before the table and RocksDB: a second rasnd on a live socket stops here, and touches
+	 * nothing of the first one's state directory */
+	if (rasnd_server_precheck(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		rc = 75; /* EX_TEMPFAIL: it can start once the other one has stopped */
+		goto out;
+	}
+	remove_stale_temps(&d);
 
 	struct event_config *ec = event_config_new();
 	/* PRECISE_TIMER: otherwise libevent reads CLOCK_MONOTONIC_COARSE (4 ms steps here), and
@@ -359,6 +466,8 @@ int main(int argc, char **argv)
 		};
 		if (rasnd_dns_new(d.base, &dop, &d.dns, err, sizeof(err)) < 0)
 			log_warn("%s: domain lookups will answer an error", err);
+		if (d.httpc) /* HTTPS origin names go through the pool (freed after the client) */
+			rasnd_http_set_dns(d.httpc, d.dns);
 	}
 	cache_arm(&d);
 	if (rasnd_redis_new(&d, &d.redis, err, sizeof(err)) < 0) {
@@ -382,7 +491,6 @@ int main(int argc, char **argv)
 		log_err("cannot set up reloading");
 		goto out;
 	}
-	d.proto = &rasnd_query_proto;
 	if (rasnd_server_listen(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
@@ -391,10 +499,12 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	if (rasnd_dnsserver_start(&d, err, sizeof(err)) < 0) {
+	if (rasnd_dnsserver_start(&d, err, sizeof(err)) < 0 || rasnd_api_start(&d, err, sizeof(err)) < 0 ||
+	    rasnd_whois_start(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
 	}
+	rasnd_passed_close(&passed); /* every listener has taken its own: nothing is left */
 	/* after the socket is up: a daemon that fails to start leaves the kernel as it was */
 	rasnd_sysctl_tune(&d.cfg);
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_term, &d);
@@ -416,8 +526,12 @@ out:
 	while (!TAILQ_EMPTY(&d.sessions))
 		rasnd_session_close(TAILQ_FIRST(&d.sessions));
 	rasnd_server_close(&d);
+	rasnd_passed_close(&passed);
 	rasnd_dnsserver_free(&d);
+	rasnd_session_free_all(&d);
 	rasnd_metrics_stop(&d);
+	rasnd_whois_stop(&d);
+	rasnd_api_stop(&d);
 	rasnd_redis_free(d.redis); /* its pending lookups go on to the live upstreams */
 	d.redis = NULL;
 	rasnd_refresh_free(&d);

@@ -11,12 +11,13 @@
 #include "rasnd.h"
 #include "reply.h"
 #include "runner.h"
+#include "special.h"
+#include "whoisq.h"
 #include "srctable.h"
 #include "query.h"
 #include "refresh.h"
 #include "reload.h"
 #include "session.h"
-#include "stats.h"
 
 static const char help_text[] =
 	"rasnd " RASN_VERSION " answers one request per line, one JSON reply line each, in order.\n"
@@ -84,9 +85,10 @@ static unsigned asked_of(enum rasn_qtype t)
 	}
 }
 
-/* A "@NAME" suffix must name a source this daemon has, asked what it answers. Returns its id
- * (RASND_SRC_TABLE for none: the table answers everything), or 0 after an error reply. */
-static int check_source(struct rasnd_session *s, const struct rasn_request *r, const char *q, size_t qlen)
+/* What a "@NAME" suffix names: the id of a source this daemon has that answers the request's
+ * type (RASND_SRC_TABLE without a suffix: the table answers everything), or 0 with why not
+ * in msg. */
+static int source_of(const struct rasn_request *r, char *msg, size_t cap)
 {
 	if (!r->source)
 		return RASND_SRC_TABLE;
@@ -94,19 +96,29 @@ static int check_source(struct rasnd_session *s, const struct rasn_request *r, c
 	const struct rasnd_source *src = rasnd_source(id);
 	if (id == RASND_SRC_TABLE || (src && (src->asked & asked_of(r->type))))
 		return id;
-	char known[256];
-	size_t n = 0;
-	known[0] = '\0';
-	for (size_t i = 1; i <= rasnd_sources_n(); i++)
-		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i > 1 ? ", " : "", rasnd_source((int)i)->name);
-	char msg[320];
-	if (!src)
-		snprintf(msg, sizeof(msg), "unknown source (available: %s)", known);
-	else if (!src->asked_error)
-		snprintf(msg, sizeof(msg), "@%s does not answer %s requests", src->name, rasn_qtype_name(r->type));
-	rasn_reply_error(rasnd_session_outbuf(s), q, qlen, rasn_qtype_name(r->type),
-			 src && src->asked_error ? src->asked_error : msg);
+	if (src && src->asked_error) {
+		snprintf(msg, cap, "%s", src->asked_error);
+	} else if (src) {
+		snprintf(msg, cap, "@%s does not answer %s requests", src->name, rasn_qtype_name(r->type));
+	} else {
+		size_t n = (size_t)snprintf(msg, cap, "unknown source (available: ");
+		for (size_t i = 1; i <= rasnd_sources_n() && n < cap; i++)
+			n += (size_t)snprintf(msg + n, cap - n, "%s%s", i > 1 ? ", " : "", rasnd_source((int)i)->name);
+		if (n < cap)
+			snprintf(msg + n, cap - n, ")");
+	}
 	return 0;
+}
+
+/* A "@NAME" suffix must name a source this daemon has. Returns its id (source_of), or 0 after
+ * an error reply. */
+static int check_source(struct rasnd_session *s, const struct rasn_request *r, const char *q, size_t qlen)
+{
+	char msg[320];
+	int id = source_of(r, msg, sizeof(msg));
+	if (!id)
+		rasn_reply_error(rasnd_session_outbuf(s), q, qlen, rasn_qtype_name(r->type), msg);
+	return id;
 }
 
 /* A reply slot for an asynchronous answer, or NULL after an error reply. */
@@ -132,6 +144,8 @@ static void do_ip(struct rasnd_session *s, struct rasn_buf *b, const struct rasn
 		  const char *q, size_t qlen, int src)
 {
 	const struct rasnd_config *c = &s->d->cfg;
+	if (rasnd_order_special(s->d, b, &r->addr, q, qlen))
+		return;
 	if (src != RASND_SRC_TABLE) {
 		struct rasnd_slot *slot = async_slot(s, q, qlen, "ip");
 		if (slot)
@@ -158,6 +172,34 @@ static void count_families(const struct rasn_prefix *p, long n, size_t *v4, size
 		(p[i].family == RASN_AF4 ? (*v4)++ : (*v6)++);
 }
 
+/* The table's answer to "as ASN" or "prefixes ASN", written into b now. */
+static void table_as_answer(struct rasnd *d, struct rasn_buf *b, const char *q, size_t qlen,
+			    uint32_t asn, int prefixes)
+{
+	struct rasn_as_info info;
+	int found = rasn_table_as(d->table, asn, &info);
+	struct rasn_prefix *p = NULL;
+	long n = 0;
+	if (found) {
+		d->stats.table_hits++;
+		n = rasn_table_as_prefixes(d->table, asn, &p);
+		if (n < 0) {
+			rasn_reply_error(b, q, qlen, prefixes ? "prefixes" : "as", "out of memory");
+			return;
+		}
+	} else {
+		d->stats.table_misses++;
+	}
+	if (prefixes) {
+		rasn_reply_prefixes(b, q, qlen, asn, found ? &info : NULL, p, (size_t)n, source_table);
+	} else {
+		size_t v4, v6;
+		count_families(p, n, &v4, &v6);
+		rasn_reply_as(b, q, qlen, asn, found ? &info : NULL, v4, v6, source_table);
+	}
+	free(p);
+}
+
 static void do_as(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
 		  const char *q, size_t qlen, int prefixes, int src)
 {
@@ -178,28 +220,22 @@ static void do_as(struct rasnd_session *s, struct rasn_buf *b, const struct rasn
 			rasnd_source_as(s->d, slot, src, r->asn);
 		return;
 	}
-	struct rasn_as_info info;
-	int found = rasn_table_as(s->d->table, r->asn, &info);
-	struct rasn_prefix *p = NULL;
-	long n = 0;
-	if (found) {
-		s->d->stats.table_hits++;
-		n = rasn_table_as_prefixes(s->d->table, r->asn, &p);
-		if (n < 0) {
-			rasn_reply_error(b, q, qlen, prefixes ? "prefixes" : "as", "out of memory");
-			return;
-		}
-	} else {
-		s->d->stats.table_misses++;
+	table_as_answer(s->d, b, q, qlen, r->asn, prefixes);
+}
+
+/* The table's answer to "org TEXT", written into b now. */
+static void table_org_answer(struct rasnd *d, struct rasn_buf *b, const char *q, size_t qlen,
+			     const struct rasn_request *r)
+{
+	size_t cap = d->cfg.org_max_results;
+	struct rasn_org_hit *hits = malloc(cap * sizeof(*hits));
+	if (!hits) {
+		rasn_reply_error(b, q, qlen, "org", "out of memory");
+		return;
 	}
-	if (prefixes) {
-		rasn_reply_prefixes(b, q, qlen, r->asn, found ? &info : NULL, p, (size_t)n, source_table);
-	} else {
-		size_t v4, v6;
-		count_families(p, n, &v4, &v6);
-		rasn_reply_as(b, q, qlen, r->asn, found ? &info : NULL, v4, v6, source_table);
-	}
-	free(p);
+	size_t total = rasn_table_org_search(d->table, r->arg, r->arg_len, hits, cap);
+	rasn_reply_org(b, q, qlen, hits, total < cap ? total : cap, total, source_table);
+	free(hits);
 }
 
 static void do_org(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
@@ -215,15 +251,7 @@ static void do_org(struct rasnd_session *s, struct rasn_buf *b, const struct ras
 		}
 		return;
 	}
-	size_t cap = s->d->cfg.org_max_results;
-	struct rasn_org_hit *hits = malloc(cap * sizeof(*hits));
-	if (!hits) {
-		rasn_reply_error(b, q, qlen, "org", "out of memory");
-		return;
-	}
-	size_t total = rasn_table_org_search(s->d->table, r->arg, r->arg_len, hits, cap);
-	rasn_reply_org(b, q, qlen, hits, total < cap ? total : cap, total, source_table);
-	free(hits);
+	table_org_answer(s->d, b, q, qlen, r);
 }
 
 static void do_stats(struct rasnd_session *s, struct rasn_buf *b, const struct rasn_request *r,
@@ -231,7 +259,7 @@ static void do_stats(struct rasnd_session *s, struct rasn_buf *b, const struct r
 {
 	if (r->arg_len == 10 && strncasecmp(r->arg, "prometheus", 10) == 0) {
 		/* text, many lines: the one reply that is not a JSON line; "# EOF" ends it */
-		rasnd_stats_prometheus(s->d, b);
+		s->d->stats_prometheus(s->d, b);
 		return;
 	}
 	if (r->arg_len && !(r->arg_len == 4 && strncasecmp(r->arg, "json", 4) == 0)) {
@@ -240,7 +268,7 @@ static void do_stats(struct rasnd_session *s, struct rasn_buf *b, const struct r
 	}
 	rasn_reply_open(b, q, qlen, "stats", "ok");
 	rasn_buf_lit(b, ",\"stats\":");
-	rasnd_stats_json(s->d, b);
+	s->d->stats_json(s->d, b);
 	rasn_reply_close(b, NULL);
 }
 
@@ -259,25 +287,38 @@ static void do_domain(struct rasnd_session *s, struct rasn_buf *b, const struct 
 
 /* ---- Team Cymru bulk block ---- */
 
+void rasnd_cymru_ip_answer(struct rasnd *d, struct rasn_buf *b, unsigned opts, const struct rasn_addr *a, int *header)
+{
+	d->stats.queries[RASN_Q_IP]++;
+	if (!*header) {
+		rasn_cymru_ip_header(b, opts);
+		*header = 1;
+	}
+	struct rasn_match m;
+	int found = 0;
+	if (rasn_special_lookup(a))
+		d->stats.special++; /* Team Cymru's row for these: all NA */
+	else
+		found = rasnd_table_lookup(d, a, &m);
+	rasn_cymru_ip_rows(b, opts, a, found ? &m : NULL);
+}
+
+void rasnd_cymru_as_answer(struct rasnd *d, struct rasn_buf *b, unsigned opts, uint32_t asn, int *header)
+{
+	d->stats.queries[RASN_Q_AS]++;
+	if (!*header) {
+		rasn_cymru_as_header(b, opts);
+		*header = 1;
+	}
+	struct rasn_as_info info;
+	int found = rasn_table_as(d->table, asn, &info);
+	rasn_cymru_as_row(b, opts, asn, found ? &info : NULL);
+}
+
+/* The option words of a bulk block, as the whois listener takes them (lib/whoisq.c). */
 static int bulk_option(struct rasnd_session *s, const char *w, size_t n)
 {
-	static const struct { const char *word; unsigned set, clear; } opts[] = {
-		{ "verbose", RASN_CYMRU_VERBOSE, 0 },
-		{ "noverbose", 0, RASN_CYMRU_VERBOSE },
-		{ "header", 0, RASN_CYMRU_NOHEADER },
-		{ "noheader", RASN_CYMRU_NOHEADER, 0 },
-		{ "prefix", 0, RASN_CYMRU_NOPREFIX },
-		{ "noprefix", RASN_CYMRU_NOPREFIX, 0 },
-		{ "asname", 0, RASN_CYMRU_NOASNAME },
-		{ "noasname", RASN_CYMRU_NOASNAME, 0 },
-	};
-	for (size_t i = 0; i < RASN_ARRAY_LEN(opts); i++) {
-		if (strlen(opts[i].word) == n && strncasecmp(w, opts[i].word, n) == 0) {
-			s->bulk_opts = (s->bulk_opts | opts[i].set) & ~opts[i].clear;
-			return 1;
-		}
-	}
-	return 0;
+	return rasn_whoisq_option(w, n, &s->bulk_opts);
 }
 
 static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
@@ -302,29 +343,11 @@ static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
 	if (r.type == RASN_Q_BEGIN)
 		return;
 	if (r.type == RASN_Q_IP) {
-		s->d->stats.queries[RASN_Q_IP]++;
-		if (!s->bulk_ip_header) {
-			rasn_cymru_ip_header(b, s->bulk_opts);
-			s->bulk_ip_header = 1;
-		}
-		struct rasn_match m;
-		int found = rasn_table_lookup(s->d->table, &r.addr, &m);
-		if (found)
-			s->d->stats.table_hits++;
-		else
-			s->d->stats.table_misses++;
-		rasn_cymru_ip_rows(b, s->bulk_opts, &r.addr, found ? &m : NULL);
+		rasnd_cymru_ip_answer(s->d, b, s->bulk_opts, &r.addr, &s->bulk_ip_header);
 		return;
 	}
 	if (r.type == RASN_Q_AS) {
-		s->d->stats.queries[RASN_Q_AS]++;
-		if (!s->bulk_as_header) {
-			rasn_cymru_as_header(b, s->bulk_opts);
-			s->bulk_as_header = 1;
-		}
-		struct rasn_as_info info;
-		int found = rasn_table_as(s->d->table, r.asn, &info);
-		rasn_cymru_as_row(b, s->bulk_opts, r.asn, found ? &info : NULL);
+		rasnd_cymru_as_answer(s->d, b, s->bulk_opts, r.asn, &s->bulk_as_header);
 		return;
 	}
 	s->d->stats.queries[RASN_Q_INVALID]++;
@@ -333,12 +356,7 @@ static void bulk_line(struct rasnd_session *s, const char *line, size_t len)
 
 static void do_begin(struct rasnd_session *s, struct rasn_buf *b)
 {
-	char ts[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S +0000", &tm);
-	rasn_buf_printf(b, "Bulk mode; rasnd [%s]\n", ts);
+	rasn_cymru_bulk_banner(b, time(NULL));
 	s->in_bulk = 1;
 	s->bulk_opts = 0;
 	s->bulk_ip_header = s->bulk_as_header = 0;
@@ -378,6 +396,10 @@ static void flush_ips(struct rasnd_session *s, struct pending_ips *p)
 	/* what the order does with an address, once per batch (the config is the same for all) */
 	int alone = rasnd_order_table_alone(&s->d->cfg, 0), more = rasnd_order_next(&s->d->cfg, 0) >= 0;
 	for (size_t k = 0; k < p->n; k++) {
+		/* in the batch all the same (a special line must not cut it short); its table
+		 * answer is not used */
+		if (rasnd_order_special(s->d, rasnd_session_outbuf(s), &p->addr[k], p->line[k], p->len[k]))
+			continue;
 		if (found[k])
 			s->d->stats.table_hits++;
 		else
@@ -392,8 +414,10 @@ static void flush_ips(struct rasnd_session *s, struct pending_ips *p)
 			continue;
 		}
 		/* fetched per reply: a slot opened above takes what follows it */
-		rasn_reply_ip(rasnd_session_outbuf(s), p->line[k], p->len[k], &p->addr[k], found[k] ? &m[k] : NULL,
-			      source_table);
+		struct rasn_buf *b = rasnd_session_outbuf(s);
+		size_t before = b->len;
+		rasn_reply_ip(b, p->line[k], p->len[k], &p->addr[k], found[k] ? &m[k] : NULL, source_table);
+		s->pass_out += b->len - before;
 	}
 	p->n = 0;
 }
@@ -423,14 +447,23 @@ size_t rasnd_query_lines(struct rasnd_session *s, const struct rasnd_line *ln, s
 			p.addr[p.n] = r.addr;
 			p.line[p.n] = ln[i].p;
 			p.len[p.n] = ln[i].len;
-			if (++p.n == RASN_LOOKUP_BATCH)
+			if (++p.n == RASN_LOOKUP_BATCH) {
 				flush_ips(s, &p);
+				if (rasnd_session_pass_over(s))
+					return i + 1;
+			}
 			continue;
 		}
 		flush_ips(s, &p);
+		/* what the reply adds counts against the pass's bound, by its size (a big AS's
+		 * prefixes, stats prometheus); an answer that comes later counts when it comes */
+		struct rasn_buf *b = rasnd_session_outbuf(s);
+		size_t before = b->len;
 		dispatch(s, ln[i].p, ln[i].len, &r);
-		if (rasnd_session_stalled(s) || s->closed)
-			return i + 1; /* a barrier (reload), or the pending bound: the rest waits */
+		if (rasnd_session_outbuf(s) == b && b->len > before)
+			s->pass_out += b->len - before;
+		if (rasnd_session_stalled(s) || s->closed || rasnd_session_pass_over(s))
+			return i + 1; /* a barrier (reload), the pending bound, or the pass's bound */
 	}
 	flush_ips(s, &p);
 	return n;
@@ -530,3 +563,82 @@ const struct rasnd_proto rasnd_query_proto = {
 	rasnd_query_line,
 	rasnd_query_long_line,
 };
+
+/* ---- answers outside any session (the HTTP API) ---- */
+
+int rasnd_query_bad_request(const char *line, size_t len)
+{
+	struct rasn_request r;
+	char msg[320];
+	rasn_proto_parse(line, len, &r);
+	return r.type == RASN_Q_INVALID || !source_of(&r, msg, sizeof(msg));
+}
+
+void rasnd_query_answer(struct rasnd *d, struct rasnd_slot *slot, const char *line, size_t len)
+{
+	struct rasn_request r;
+	struct rasn_buf *b = &slot->reply;
+	char msg[320];
+	rasn_proto_parse(line, len, &r);
+	d->stats.queries[r.type]++;
+	slot->qlen = len < sizeof(slot->query) ? len : sizeof(slot->query) - 1;
+	memcpy(slot->query, line, slot->qlen);
+	int src = r.type == RASN_Q_INVALID ? 0 : source_of(&r, msg, sizeof(msg));
+	if (!src) {
+		rasn_reply_error(b, line, len, rasn_qtype_name(r.type),
+				 r.type == RASN_Q_INVALID ? (r.error ? r.error : "bad request") : msg);
+		rasnd_slot_complete(slot);
+		return;
+	}
+	const struct rasnd_source *one = src != RASND_SRC_TABLE ? rasnd_source(src) : NULL;
+	switch (r.type) {
+	case RASN_Q_IP:
+		if (rasnd_order_special(d, b, &r.addr, line, len)) {
+			rasnd_slot_complete(slot);
+		} else if (one) {
+			rasnd_source_ip(d, slot, src, &r.addr);
+		} else if (r.source) { /* @table */
+			rasnd_table_ip_reply(d, slot, &r.addr);
+			rasnd_slot_complete(slot);
+		} else {
+			rasnd_order_ip(d, slot, &r.addr, 0);
+		}
+		return;
+	case RASN_Q_AS:
+		if (one)
+			rasnd_source_as(d, slot, src, r.asn);
+		else if (!r.source)
+			rasnd_order_as(d, slot, r.asn, 0);
+		else
+			break;
+		return;
+	case RASN_Q_PREFIXES:
+		if (one && one->prefixes) {
+			one->prefixes(d, slot, r.asn);
+			return;
+		}
+		break;
+	case RASN_Q_ORG:
+		if (one && one->org) {
+			one->org(d, slot, r.arg, r.arg_len);
+			return;
+		}
+		table_org_answer(d, b, line, len, &r);
+		rasnd_slot_complete(slot);
+		return;
+	case RASN_Q_DOMAIN:
+		if (!d->dns || !d->up_dns) {
+			rasn_reply_error(b, line, len, "domain", "domain lookups need a DNS resolver; none could be set up (see [dns] servers)");
+			rasnd_slot_complete(slot);
+			return;
+		}
+		rasnd_domain_lookup(d, slot, r.arg, r.arg_len, r.source != NULL);
+		return;
+	default:
+		rasn_reply_error(b, line, len, rasn_qtype_name(r.type), "not answered here");
+		rasnd_slot_complete(slot);
+		return;
+	}
+	table_as_answer(d, b, line, len, r.asn, r.type == RASN_Q_PREFIXES);
+	rasnd_slot_complete(slot);
+}

@@ -19,6 +19,9 @@ struct rasnd_http;
 struct rasnd_upstream;
 struct rasnd_refresh;
 struct rasnd_dnsserver;
+struct rasnd_api;
+struct rasnd_whois;
+struct rasnd_passed;
 
 #include "buf.h"
 #include "config.h"
@@ -31,6 +34,9 @@ struct rasnd_stats {
 	uint64_t table_hits, table_misses;
 	uint64_t bytes_in, bytes_out;
 	uint64_t conns_accepted, conns_closed, conns_rejected, conns_write_errors;
+	uint64_t conns_evicted;            /* idle clients closed to admit a new one at max_clients */
+	uint64_t conns_idle_closed;        /* idle clients closed by [server] idle_timeout */
+	uint64_t pass_yields;              /* parsing a client's lines stopped at the pass budget */
 	uint64_t conns_peak;        /* most clients connected at once */
 	uint64_t read_pauses;              /* backpressure: reading stopped for unread output */
 	uint64_t accept_pauses;            /* out of file descriptors */
@@ -40,6 +46,7 @@ struct rasnd_stats {
 					    * AS names of origins found (tries included) */
 	uint64_t upstream_ripe;            /* HTTP requests sent to RIPEstat (tries included) */
 	uint64_t cache_hits;               /* upstream answers given from the cache */
+	uint64_t special;                  /* special-purpose addresses answered (lib/special.h) */
 };
 
 /* A reply that is not ready yet (an asynchronous request such as reload). Replies that come
@@ -75,16 +82,23 @@ struct rasnd_proto {
 };
 
 struct rasnd_session {
-	TAILQ_ENTRY(rasnd_session) entry;
+	TAILQ_ENTRY(rasnd_session) entry; /* d->sessions: least recently active first */
 	struct rasnd *d;
 	int fd;
-	int refs;                 /* the daemon's list holds one; each pending slot one */
+	int refs;                 /* the daemon's list holds one; each pending slot one; a
+				   * completion holds one while it runs */
 	int closed;
 	int reading;              /* read event armed */
 	int eof;
-	struct event *rev, *wev;
-	char *in;
-	size_t in_len, in_cap;
+	int backlog;              /* in may hold complete lines not parsed yet: continued by
+				   * cont on a later pass, and the client is not read meanwhile */
+	int out_paused;           /* unread replies passed output_high_water: neither read nor
+				   * parsed until they drain below output_low_water */
+	struct event *rev, *wev, *cont;
+	double active;            /* monotonic (rasnd_uptime) time of the last read or write */
+	char *in;                 /* unparsed input only (a partial line, or the backlog) at
+				   * in + in_off; lines are read into the loop's d->rbuf */
+	size_t in_off, in_len, in_cap;
 	int discarding;           /* inside an over-long line: drop bytes until LF */
 	struct rasn_buf out;
 	size_t out_off;
@@ -92,6 +106,10 @@ struct rasnd_session {
 	int blocked;              /* a barrier slot is pending: later lines wait unparsed */
 	int in_process;           /* inside process_lines: completions must not re-enter it */
 	size_t n_pending;         /* reply slots not completed yet */
+	/* the bound of one pass (rasnd_session_pass_over) */
+	size_t pass_base;         /* replies queued when the pass started */
+	size_t pass_out;          /* reply bytes the pass has produced */
+	double pass_start;
 	/* Team Cymru bulk block */
 	int in_bulk;
 	unsigned bulk_opts;
@@ -99,6 +117,18 @@ struct rasnd_session {
 	size_t bulk_line;
 };
 TAILQ_HEAD(rasnd_session_list, rasnd_session);
+
+/* A client refused past max_clients: told why, half-closed, and what it sends is read and
+ * dropped (a bounded amount, for a short time) so that closing does not reset the
+ * connection before it has read the message. */
+struct rasnd_reject {
+	TAILQ_ENTRY(rasnd_reject) entry;
+	struct rasnd *d;
+	int fd;
+	size_t drained;
+	struct event *ev;
+};
+TAILQ_HEAD(rasnd_reject_list, rasnd_reject);
 
 struct rasnd_reload {
 	int running, again;
@@ -137,16 +167,27 @@ struct rasnd {
 	int opt_verbose;
 
 	const struct rasnd_proto *proto; /* what sessions' lines get (daemon/query.h) */
+	/* the `stats` tree (daemon/stats.h), set in main.c: stats.c reads every module, the
+	 * listeners included, so the protocols that answer `stats` reach it through these */
+	void (*stats_json)(struct rasnd *d, struct rasn_buf *b);
+	void (*stats_prometheus)(struct rasnd *d, struct rasn_buf *b);
 	struct rasn_table *table;
 	double table_loaded_at;       /* unix seconds */
 	double last_load_ms;
 	char last_reload_error[1024];
 
+	struct rasnd_passed *passed;  /* sockets from the service manager (daemon/sockact.h) */
 	int listen_fd;
 	char *listen_path;            /* unlinked at exit; NULL when not ours */
 	struct event *listen_ev, *accept_retry_ev;
 	struct rasnd_session_list sessions;
 	size_t n_sessions;
+	char *rbuf;                   /* the loop's read buffer: every client is read into it */
+	size_t rbuf_cap;
+	struct event *idle_ev;        /* [server] idle_timeout sweep */
+	struct event *trim_ev;        /* gives freed memory back to the system after a burst */
+	struct rasnd_reject_list rejects;
+	size_t n_rejects;
 
 	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
 	int draining;
@@ -163,14 +204,16 @@ struct rasnd {
 	void *source_state[RASND_ORDER_MAX + 1]; /* a source's own state, by id (daemon/source.h) */
 	struct rasnd_refresh *refresh; /* [dataset] url: NULL when none */
 	struct rasnd_dnsserver *dnsserver; /* [dns_server]: NULL when off */
+	struct rasnd_api *api;        /* [http_api] listen: NULL when off (daemon/httpapi.c) */
+	struct rasnd_whois *whois;    /* [whois] listen: NULL when off (daemon/whois.c) */
 	struct event *cache_sweep;
 
 	struct rasnd_reload reload;
 	struct rasnd_stats stats;
-	struct timespec started;      /* monotonic */
+	uint64_t started_us;          /* monotonic (lib/clock.h) */
 };
 
 /* The functions are declared per module: server.h, session.h, query.h, stats.h, reload.h,
- * refresh.h, metrics_http.h, clock.h (scripts/check-layering keeps it so). */
+ * refresh.h, metrics_http.h, lifecycle.h (scripts/check-layering keeps it so). */
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "breaker.h"
 #include "cache.h"
+#include "clock.h"
 #include "log.h"
 #include "rasnd.h"
 #include "rediscache.h"
@@ -85,14 +86,12 @@ struct rasnd_redis {
 
 static double mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)rasn_clock_mono_us() / 1e3;
 }
 
 static uint64_t br_now(void) { return (uint64_t)mono_ms(); }
 
-static uint64_t unix_ms(void) { return (uint64_t)(rasnd_now_unix() * 1000.0); }
+static uint64_t unix_ms(void) { return rasn_clock_wall_ms(); }
 
 static const char *where(const struct rasnd_redis *r)
 {

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "http.h"
+#include "clock.h"
 #include "log.h"
 #include "rasnd.h"
 #include "reply.h"
@@ -171,7 +172,7 @@ static void new_path(const char *file, char *out, size_t cap)
 static void end_run(struct rasnd_refresh *r)
 {
 	r->running = 0;
-	r->last_run_at = rasnd_now_unix();
+	r->last_run_at = rasn_clock_wall_s();
 	answer_waiters(r);
 	rasnd_server_maybe_exit(r->d);
 }
@@ -209,7 +210,7 @@ static void on_parsed(struct rasnd *d, struct rasn_table *t, int ok, const char 
 	if (ok) {
 		r->shrunk = 0;
 		r->swapped++;
-		r->last_ok_at = rasnd_now_unix();
+		r->last_ok_at = rasn_clock_wall_s();
 		log_info("refresh: new dataset swapped in");
 	} else {
 		if (r->shrunk)
@@ -492,7 +493,7 @@ void rasnd_refresh_stats_json(struct rasnd *d, struct rasn_buf *b)
 		rasn_buf_lit(b, "null");
 		return;
 	}
-	rasn_buf_printf(b, "{\"urls\":%zu,\"every_s\":%zu,\"running\":%s,\"runs\":%llu,\"not_modified\":%llu,"
+	rasn_buf_printf(b, "{\"urls\":%zu,\"every_seconds\":%zu,\"running\":%s,\"runs\":%llu,\"not_modified\":%llu,"
 			   "\"downloaded\":%llu,\"download_errors\":%llu,\"swapped\":%llu,\"rejected\":%llu,"
 			   "\"refused_shrink\":%llu,\"rename_errors\":%llu,\"max_shrink\":%zu,"
 			   "\"last_run_at\":%.3f,\"last_ok_at\":%.3f,\"last_error\":",

@@ -22,13 +22,6 @@
 #include "lifecycle.h"
 #include "session.h"
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* [dataset] snapshot: the table's image in the state directory; NULL when off. */
 static char *snapshot_path(const struct rasnd_config *c)
 {
@@ -99,11 +92,11 @@ static void write_snapshot(const char *snap, const struct rasn_table *t, const s
 			log_warn("snapshot: cannot create %s: %s", dir, strerror(errno));
 	}
 	free(dir);
-	double t0 = mono_ms();
+	double t0 = 1e3 * rasn_clock_mono_s();
 	if (rasn_snapshot_write(t, snap, key->data, key->len, err, sizeof(err)) < 0)
 		log_warn("snapshot not written: %s", err);
 	else
-		log_info("snapshot %s written in %.1f ms", snap, mono_ms() - t0);
+		log_info("snapshot %s written in %.1f ms", snap, 1e3 * rasn_clock_mono_s() - t0);
 }
 
 struct snap_writer {
@@ -189,15 +182,15 @@ int rasnd_load_initial(struct rasnd *d, char *err, size_t errlen)
 	char *snap = snapshot_path(&d->cfg);
 	table_opts(&d->cfg, &o);
 	rasn_buf_init(&key);
-	double t0 = mono_ms();
+	double t0 = 1e3 * rasn_clock_mono_s();
 	if (build_table(d->cfg.datasets, d->cfg.n_datasets, d->cfg.dataset_format, &o, load_threads(&d->cfg), snap,
 			&key, &want_image, &d->table, err, errlen) < 0) {
 		rasn_buf_free(&key);
 		free(snap);
 		return -1;
 	}
-	d->last_load_ms = mono_ms() - t0;
-	d->table_loaded_at = rasnd_now_unix();
+	d->last_load_ms = 1e3 * rasn_clock_mono_s() - t0;
+	d->table_loaded_at = rasn_clock_wall_s();
 	log_table(d, "table loaded");
 	/* the image is written beside the first answers, not before them */
 	struct snap_writer *w = want_image ? calloc(1, sizeof(*w)) : NULL;
@@ -221,14 +214,14 @@ static void *worker(void *arg)
 	struct rasnd_reload *r = arg;
 	struct rasn_buf key;
 	int want_image;
-	double t0 = mono_ms();
+	double t0 = 1e3 * rasn_clock_mono_s();
 	r->result = NULL;
 	r->err[0] = '\0';
 	join_snap_writer(r);
 	rasn_buf_init(&key);
 	build_table(r->paths, r->n_paths, r->format, &r->opts, r->threads, r->snap, &key, &want_image, &r->result, r->err,
 		    sizeof(r->err));
-	r->ms = mono_ms() - t0;
+	r->ms = 1e3 * rasn_clock_mono_s() - t0;
 	/* before the loop hears of it: the table is immutable, and the loop never waits for this */
 	if (want_image && r->result)
 		write_snapshot(r->snap, r->result, &key);
@@ -308,10 +301,8 @@ static int launch_paths(struct rasnd *d)
 		return -rc;
 	}
 	r->running = 1;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	rasnd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the dataset\n",
-		      (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+		      (unsigned long long)rasn_clock_mono_us());
 	log_info("reload started (%zu files)", r->n_paths);
 	return 0;
 }
@@ -353,7 +344,7 @@ static int swap_in(struct rasnd *d, const char *what)
 	r->result = NULL;
 	rasn_table_unref(old);
 	d->last_load_ms = r->ms;
-	d->table_loaded_at = rasnd_now_unix();
+	d->table_loaded_at = rasn_clock_wall_s();
 	d->stats.reloads_ok++;
 	d->last_reload_error[0] = '\0';
 	return 1;

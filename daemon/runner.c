@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "reply.h"
+#include "special.h"
 #include "runner.h"
 #include "session.h"
 
@@ -76,6 +77,16 @@ static int enriched_at(const struct rasnd_config *c, int pos, int kind)
 int rasnd_order_table_alone(const struct rasnd_config *c, int pos)
 {
 	return pos < c->order_n && c->order_src[pos] == RASND_SRC_TABLE && !enriched_at(c, pos, RASND_ANS_IP);
+}
+
+int rasnd_order_special(struct rasnd *d, struct rasn_buf *b, const struct rasn_addr *a, const char *q, size_t qlen)
+{
+	const struct rasn_special *sp = rasn_special_lookup(a);
+	if (!sp)
+		return 0;
+	d->stats.special++;
+	rasn_reply_ip_special(b, q, qlen, a, sp->reason, "special");
+	return 1;
 }
 
 enum { ASK_SOURCE, ASK_ENRICHER, ASK_ENRICHED };

@@ -27,6 +27,11 @@ int rasnd_order_next(const struct rasnd_config *c, int pos);
  * dispatcher then looks it up in line, batched, without the runner. */
 int rasnd_order_table_alone(const struct rasnd_config *c, int pos);
 
+/* An address no AS can originate (lib/special.h): answered into b as not_found with the
+ * registry's reason, before the table or any source, whatever the order or @SOURCE says (a
+ * dataset row covering it does not count). Returns 1 when answered, 0 for any other. */
+int rasnd_order_special(struct rasnd *d, struct rasn_buf *b, const struct rasn_addr *a, const char *q, size_t qlen);
+
 /* Answer an address (an AS number) into slot, completing it now or later, by the sources of
  * [lookup] order from position pos on: each that has no answer or fails hands on to the
  * next; the last one's answer or error is the reply. A source that enriches the one before it

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sdlisten.h"
 #include "sdnotify.h"
 
 int rasnd_notify(const char *msg)
@@ -43,20 +44,25 @@ int rasnd_notifyf(const char *fmt, ...)
 	return rasnd_notify(buf);
 }
 
-int rasnd_listen_fd(void)
+int rasnd_listen_fds(struct rasn_sdlisten *out, char *err, size_t errlen)
 {
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	int fd = -1;
-	if (pid && fds && strtol(pid, NULL, 10) == (long)getpid() && strtol(fds, NULL, 10) >= 1) {
-		fd = 3; /* SD_LISTEN_FDS_START */
+	const char *why;
+	int n = rasn_sdlisten_parse(getenv("LISTEN_PID"), getenv("LISTEN_FDS"), getenv("LISTEN_FDNAMES"),
+				    (long)getpid(), out, &why);
+	if (n < 0)
+		snprintf(err, errlen, "%s", why);
+	for (int i = 0; i < n; i++) {
+		int fd = RASN_SDLISTEN_FDS_START + i;
 		int fl = fcntl(fd, F_GETFD);
-		if (fl < 0)
-			fd = -1;
-		else
-			fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+		if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
+			snprintf(err, errlen, "LISTEN_FDS=%d, but descriptor %d is not open", n, fd);
+			out->n = 0;
+			n = -EBADF;
+			break;
+		}
 	}
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	return fd;
+	return n;
 }

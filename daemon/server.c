@@ -17,6 +17,7 @@
 #include "lifecycle.h"
 #include "server.h"
 #include "session.h"
+#include "sockact.h"
 
 static void accept_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -27,15 +28,60 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(d->listen_ev, NULL);
 }
 
+#define REJECT_MAX 64            /* refused clients being drained at once; more are just closed */
+#define REJECT_DRAIN_BYTES 65536 /* read and dropped from one at most */
+#define REJECT_LINGER_S 2        /* and for this long at most */
+
+static void reject_free(struct rasnd_reject *r)
+{
+	struct rasnd *d = r->d;
+	TAILQ_REMOVE(&d->rejects, r, entry);
+	d->n_rejects--;
+	event_free(r->ev);
+	close(r->fd);
+	free(r);
+}
+
+static void reject_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rasnd_reject *r = arg;
+	char buf[4096];
+	ssize_t n = what & EV_READ ? read(fd, buf, sizeof(buf)) : 0;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n > 0 && (r->drained += (size_t)n) < REJECT_DRAIN_BYTES)
+		return;
+	reject_free(r); /* the peer closed, the timer ran out, or it sent too much */
+}
+
+/* Tell the client why before anything of its is read, half-close, and keep reading (and
+ * dropping) what it sends until it closes, for a short time: closing a socket with unread
+ * data resets the connection, and the client would see EPIPE or ECONNRESET instead of the
+ * message. */
 static void reject(struct rasnd *d, int fd, const char *msg)
 {
-	/* best effort: tell the client why before closing */
 	char line[256];
 	int n = snprintf(line, sizeof(line), "{\"query\":\"\",\"type\":\"invalid\",\"status\":\"error\",\"error\":\"%s\"}\n", msg);
 	ssize_t w = write(fd, line, (size_t)n);
 	(void)w;
-	close(fd);
+	shutdown(fd, SHUT_WR);
 	d->stats.conns_rejected++;
+	struct rasnd_reject *r = d->n_rejects < REJECT_MAX ? calloc(1, sizeof(*r)) : NULL;
+	if (r) {
+		r->d = d;
+		r->fd = fd;
+		r->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, reject_cb, r);
+		struct timeval tv = { REJECT_LINGER_S, 0 };
+		if (r->ev && event_add(r->ev, &tv) == 0) {
+			TAILQ_INSERT_TAIL(&d->rejects, r, entry);
+			d->n_rejects++;
+			return;
+		}
+		if (r->ev)
+			event_free(r->ev);
+		free(r);
+	}
+	close(fd);
 }
 
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -58,7 +104,9 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			}
 			return;
 		}
-		if (d->n_sessions >= d->cfg.max_clients) {
+		/* full: the longest-idle client with nothing pending makes room (as nginx reuses
+		 * keep-alive connections); when every one has work in flight, refuse */
+		if (d->n_sessions >= d->cfg.max_clients && !rasnd_session_evict_idle(d)) {
 			reject(d, fd, "too many clients");
 			continue;
 		}
@@ -77,38 +125,44 @@ static int socket_live(const struct sockaddr_un *sun)
 	return live;
 }
 
-/* Serve a socket handed over by the service manager (socket activation). */
-static int adopt(struct rasnd *d, int fd, char *err, size_t errlen)
+/* Checked before the slow start-up work (the table, RocksDB under the state directory): a
+ * second rasnd on a live socket fails at once with one line, instead of loading the whole table
+ * and then tripping over the first one's RocksDB lock. A socket passed by the service manager
+ * is not checked (the manager owns it); rasnd_server_listen decides everything else. */
+int rasnd_server_precheck(const struct rasnd *d, char *err, size_t errlen)
 {
-	int type = 0;
-	socklen_t tl = sizeof(type);
-	struct sockaddr_un sun;
-	socklen_t sl = sizeof(sun);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
-	    getsockname(fd, (struct sockaddr *)&sun, &sl) < 0 || sun.sun_family != AF_UNIX) {
-		snprintf(err, errlen, "the socket passed in LISTEN_FDS is not a Unix stream socket");
-		return -1;
-	}
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "fcntl on the passed socket: %s", strerror(errno));
-		return -1;
-	}
-	d->listen_fd = fd;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = d->cfg.socket;
+	struct stat st;
+	if (rasnd_passed_count(d->passed, RASND_SOCK_QUERY))
+		return 0;
+	if (!path || strlen(path) >= sizeof(sun.sun_path) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (!socket_live(&sun))
+		return 0;
+	snprintf(err, errlen, "%s is in use: another rasnd answers there; not starting (stop it, or give this one another -s)",
+		 path);
+	return -EADDRINUSE;
+}
+
+/* Serve the socket handed over by the service manager (socket activation): daemon/sockact.c
+ * checked that it is a listening Unix stream socket and made it non-blocking. */
+static void adopt(struct rasnd *d, struct rasnd_passed_sock *ps)
+{
+	d->listen_fd = ps->fd;
 	d->listen_path = NULL; /* the manager owns the file: never unlink it */
-	log_info("serving the socket passed by the service manager (%s)",
-		 sl > offsetof(struct sockaddr_un, sun_path) && sun.sun_path[0] ? sun.sun_path : "unnamed");
-	return 0;
+	log_info("serving the socket passed by the service manager: %s (not binding %s)", ps->where,
+		 d->cfg.socket);
 }
 
 int rasnd_server_listen(struct rasnd *d, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = d->cfg.socket;
-	int passed = rasnd_listen_fd();
-	if (passed >= 0) {
-		if (adopt(d, passed, err, errlen) < 0)
-			return -1;
+	struct rasnd_passed_sock *ps = rasnd_passed_take(d->passed, RASND_SOCK_QUERY);
+	if (ps) {
+		adopt(d, ps);
 		goto arm;
 	}
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -162,6 +216,7 @@ arm:
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	rasnd_session_idle_arm(d);
 	return 0;
 }
 
@@ -175,6 +230,8 @@ void rasnd_server_close(struct rasnd *d)
 		event_free(d->accept_retry_ev);
 		d->accept_retry_ev = NULL;
 	}
+	while (!TAILQ_EMPTY(&d->rejects))
+		reject_free(TAILQ_FIRST(&d->rejects));
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		d->listen_fd = -1;
@@ -202,6 +259,7 @@ void rasnd_server_drain(struct rasnd *d)
 	rasnd_notify("STOPPING=1\nSTATUS=draining\n");
 	log_info("draining: %zu clients connected", d->n_sessions);
 	rasnd_server_close(d);
+	rasnd_session_idle_arm(d); /* off while draining */
 	struct timeval tv = { (time_t)d->cfg.drain_timeout,
 			      (suseconds_t)((d->cfg.drain_timeout - (double)(time_t)d->cfg.drain_timeout) * 1e6) };
 	d->drain_timer = evtimer_new(d->base, drain_timeout_cb, d);

@@ -26,6 +26,7 @@
 #include <ares.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "cymru.h"
 #include "dns.h"
 #include "log.h"
@@ -40,11 +41,6 @@
 
 /* What the cache keeps of an answer: daemon/upcache.h, the same bytes as RIPEstat's. */
 _Static_assert(RASN_CYMRU_MAX_ORIGINS == RASND_UPCACHE_ORIGINS, "cache entry and Cymru origins differ");
-
-static uint64_t now_ms(void)
-{
-	return (uint64_t)(rasnd_now_unix() * 1000.0);
-}
 
 /* ---- the upstream side: keys, queries, outcomes ---- */
 
@@ -208,7 +204,7 @@ static void as_cache_put(struct rasnd *d, const char *qname, const struct rasn_c
 	/* [cache] ttl / negative_ttl as they are now (a SIGHUP applies at once), not the DNS TTL
 	 * bounds of domain answers */
 	struct rasn_cache_val v = { as, sizeof(*as), (found ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT };
-	rasn_cache_put_name(d->cache, qname, strlen(qname), &v, now_ms(),
+	rasn_cache_put_name(d->cache, qname, strlen(qname), &v, rasn_clock_wall_ms(),
 			    (found ? d->cfg.cache_ttl_s : d->cfg.cache_negative_ttl_s) * 1000);
 }
 
@@ -216,7 +212,7 @@ static void as_cache_put(struct rasnd *d, const char *qname, const struct rasn_c
 static int as_cache_get(struct rasnd *d, const char *qname, uint32_t asn, struct rasn_cymru_as *as)
 {
 	struct rasn_cache_hit h;
-	if (!d->cache || !qname[0] || rasn_cache_get_name(d->cache, qname, strlen(qname), now_ms(), &h) < 0 ||
+	if (!d->cache || !qname[0] || rasn_cache_get_name(d->cache, qname, strlen(qname), rasn_clock_wall_ms(), &h) < 0 ||
 	    h.val.len != sizeof(*as))
 		return -1;
 	memcpy(as, h.val.data, sizeof(*as));
@@ -739,29 +735,52 @@ static void cymru_as(struct rasnd_lookup *lk)
 	as_upstream(j);
 }
 
-/* ---- "order = auto": is Cymru's zone reachable through the resolvers? ---- */
+/* ---- "order = auto": does a resolver really reach Team Cymru? ----
+ * Only a well-formed answer for a name that must exist counts: the AS record of AS15169
+ * (Google, registered since 2000), parsed by the same parser as every AS answer. A resolver
+ * that answers NXDOMAIN or no data for every outside name (offline and locked-down networks
+ * do) would otherwise turn Cymru on and cost a useless round trip per address. */
+#define PROBE_ASN 15169u
 
 static void on_probe(void *ud, int status, const unsigned char *abuf, int alen)
 {
 	struct rasnd *d = ud;
-	/* any real answer (even NXDOMAIN) means a resolver speaks for the zone */
-	if (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA) {
-		d->cfg.order_src[0] = RASND_SRC_TABLE;
-		d->cfg.order_src[1] = RASND_SRC_CYMRU;
-		d->cfg.order_n = 2;
-		log_info("lookup order: table cymru (a resolver answers for %s)", d->cfg.cymru_as_zone);
-	} else {
-		log_info("lookup order: table alone (no resolver answers for %s: %s)", d->cfg.cymru_as_zone,
-			 ares_strerror(status));
+	char qn[RASN_CYMRU_QNAME_MAX];
+	const char *why = NULL;
+	/* shutting down, or a SIGHUP has set another order since the probe went out */
+	if (status == ARES_EDESTRUCTION || !d->cfg.order_auto)
+		return;
+	as_qname(d, PROBE_ASN, qn);
+	struct as_pick ap = { PROBE_ASN, { 0 } };
+	if (status == ARES_SUCCESS && each_txt(abuf, alen, take_as, &ap) != 0)
+		why = "a malformed TXT answer (not Team Cymru's AS record shape)";
+	else if (status == ARES_ENOTFOUND)
+		why = "NXDOMAIN";
+	else if (status == ARES_ENODATA)
+		why = "no TXT record (NODATA)";
+	else if (status == ARES_ESERVFAIL)
+		why = "SERVFAIL";
+	else if (status == ARES_EREFUSED)
+		why = "REFUSED";
+	else if (status != ARES_SUCCESS)
+		why = ares_strerror(status);
+	if (why) {
+		log_info("lookup order: table alone (the probe %s TXT got %s)", qn, why);
+		return;
 	}
+	d->cfg.order_src[0] = RASND_SRC_TABLE;
+	d->cfg.order_src[1] = RASND_SRC_CYMRU;
+	d->cfg.order_n = 2;
+	log_info("lookup order: table cymru (the probe %s TXT got AS%u's record)", qn, PROBE_ASN);
 }
 
 void rasnd_cymru_probe(struct rasnd *d)
 {
 	if (!d->cfg.order_auto || !d->dns)
 		return;
-	/* the zone's SOA: the one question every resolver that reaches the zone can answer */
-	if (rasnd_dns_query(d->dns, d->cfg.cymru_as_zone, ns_t_soa, on_probe, d) < 0)
+	char qn[RASN_CYMRU_QNAME_MAX];
+	as_qname(d, PROBE_ASN, qn);
+	if (!qn[0] || rasnd_dns_query(d->dns, qn, ns_t_txt, on_probe, d) < 0)
 		log_warn("lookup order: cannot probe for Cymru; the table alone");
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "h1resp.h"
 #include "http.h"
 #include "log.h"
@@ -34,11 +35,6 @@
 #define ORG_TEXT_MAX 200
 #define PREFIXES_MAX 1000000
 #define PREFIXES_FIRST 4096
-
-static uint64_t now_ms(void)
-{
-	return (uint64_t)(rasnd_now_unix() * 1000.0);
-}
 
 /* ---- the issue side: one HTTP GET per try ---- */
 
@@ -119,12 +115,16 @@ static enum rasn_outcome outcome_of_err(enum rasnd_http_err e)
 	case RASND_HTTP_ECONNECT:
 	case RASND_HTTP_ECLOSED:
 	case RASND_HTTP_EPROTO:
+	case RASND_HTTP_ETLS:
+		/* a refused certificate or a failed handshake is the origin failing (lib/backoff.h
+		 * files TLS failures under RETRY_NET): the breaker must count it, or an origin with
+		 * a bad certificate is tried for every lookup and never opens its breaker */
 		return RASN_RETRY_NET;
 	case RASND_HTTP_ETOOBIG:
 		return RASN_FINAL_MALFORMED;
 	default:
-		/* a refused certificate, a bad URL, a full queue, shutdown: trying again the same
-		 * way gives the same answer */
+		/* a bad URL, a full queue, shutdown: trying again the same way gives the same
+		 * answer */
 		return RASN_FINAL_OTHER;
 	}
 }
@@ -140,7 +140,7 @@ static uint64_t retry_after_ms(const char *v)
 		return ms;
 	if (rasn_http_date_parse(v, len, &at) < 0)
 		return 0;
-	double wait = (double)at - rasnd_now_unix();
+	double wait = (double)at - rasn_clock_wall_s();
 	if (wait <= 0)
 		return 0;
 	return wait > 86400.0 ? 86400000 : (uint64_t)(wait * 1000.0);
@@ -239,7 +239,7 @@ static int as_recall(struct rasnd *d, uint32_t asn, struct rasn_ripe_as *out)
 	char cname[64];
 	struct rasn_cache_hit h;
 	as_cache_name(asn, cname, sizeof(cname));
-	if (!d->cache || rasn_cache_get_name(d->cache, cname, strlen(cname), now_ms(), &h) < 0 ||
+	if (!d->cache || rasn_cache_get_name(d->cache, cname, strlen(cname), rasn_clock_wall_ms(), &h) < 0 ||
 	    h.val.len != sizeof(*out))
 		return -1;
 	memcpy(out, h.val.data, sizeof(*out));
@@ -260,7 +260,7 @@ static void as_remember(struct rasnd *d, const struct rasn_ripe_as *as)
 	as_cache_name(as->asn, cname, sizeof(cname));
 	/* [cache] ttl / negative_ttl as they are now, not the DNS TTL bounds of domain answers */
 	struct rasn_cache_val v = { as, sizeof(*as), (as->found ? 0 : RASN_CACHE_NEGATIVE) | RASN_CACHE_TTL_EXACT };
-	rasn_cache_put_name(d->cache, cname, strlen(cname), &v, now_ms(),
+	rasn_cache_put_name(d->cache, cname, strlen(cname), &v, rasn_clock_wall_ms(),
 			    (as->found ? d->cfg.cache_ttl_s : d->cfg.cache_negative_ttl_s) * 1000);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "build_config.h"
+#include "lifecycle.h"
 #include "rasnd.h"
 #include "dns.h"
 #include "cache.h"
@@ -20,6 +21,8 @@
 #include "clock.h"
 #include "refresh.h"
 #include "stats.h"
+#include "httpapi.h"
+#include "whois.h"
 
 struct metric {
 	const char *group;  /* JSON object; NULL: top level */
@@ -31,7 +34,7 @@ struct metric {
 	char own_key[48], own_help[128]; /* key and help of counters named after a source */
 };
 
-#define MAX_METRICS 256
+#define MAX_METRICS 320
 
 /* A counter named after a source: "NAME_what", its HELP "pre NAME post". */
 static size_t per_source(struct metric *m, size_t n, const char *name, const char *what, uint64_t v,
@@ -43,20 +46,48 @@ static size_t per_source(struct metric *m, size_t n, const char *name, const cha
 	return n + 1;
 }
 
+/* 1 when src is in [lookup] order now (with auto: after a positive probe). */
+static int in_order(const struct rasnd_config *c, int src)
+{
+	for (int i = 0; i < c->order_n; i++)
+		if (c->order_src[i] == src)
+			return 1;
+	return 0;
+}
+
 static size_t collect(struct rasnd *d, struct metric *m)
 {
 	const struct rasnd_stats *st = &d->stats;
 	struct rasn_table_info ti;
 	rasn_table_info(d->table, &ti);
 	size_t n = 0;
+/* a TCP listener's counters (daemon/netlisten.h) */
+#define NET_STATS(g, st, who)                                                                              \
+	do {                                                                                               \
+		G(g, "connections", st.current, who " connections open now.");                            \
+		C(g, "accepted", st.accepted, who " connections let in.");                                 \
+		C(g, "refused_allow", st.refused_allow, who " clients refused: address not in allow.");   \
+		C(g, "refused_clients", st.refused_clients, who " clients refused: max_clients reached."); \
+		C(g, "refused_conns", st.refused_conns, who " clients refused: max_conns_per_addr reached."); \
+		C(g, "refused_rate", st.refused_rate, who " requests refused: the address's rate limit."); \
+		C(g, "refused_busy", st.refused_busy, who " requests refused: too many answers pending."); \
+		C(g, "requests", st.requests, who " requests answered.");                                  \
+		C(g, "lines", st.lines, who " bulk lines answered.");                                      \
+		C(g, "timeouts", st.timeouts, who " connections closed by the timeout.");                  \
+		C(g, "too_long", st.too_long, who " lines over the length limit.");                        \
+		G(g, "queued_max_bytes", st.queued_max, who ": most bytes of answers held for one client."); \
+	} while (0)
 #define C(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 1, (double)(v), h }
 #define G(g, k, v, h) m[n++] = (struct metric){ g, k, NULL, 0, (double)(v), h }
-	G(NULL, "uptime_s", rasnd_uptime(d), "Seconds since rasnd started.");
+	G(NULL, "uptime_seconds", rasnd_uptime(d), "Seconds since rasnd started.");
 	G("connections", "current", d->n_sessions, "Clients connected now.");
 	G("connections", "peak", st->conns_peak, "Most clients connected at once since start-up.");
 	C("connections", "accepted", st->conns_accepted, "Client connections accepted.");
 	C("connections", "closed", st->conns_closed, "Client connections closed.");
 	C("connections", "rejected", st->conns_rejected, "Connections refused past max_clients.");
+	C("connections", "evicted", st->conns_evicted, "Idle clients closed to admit a new one at max_clients.");
+	C("connections", "idle_closed", st->conns_idle_closed, "Idle clients closed after [server] idle_timeout.");
+	C("connections", "pass_yields", st->pass_yields, "Times a client's lines were left for a later pass (the per-pass budget).");
 	C("connections", "write_errors", st->conns_write_errors, "Clients gone while replies were being written.");
 	C("connections", "read_pauses", st->read_pauses, "Times a client was not read because its unread replies passed the high-water mark.");
 	C("connections", "accept_pauses", st->accept_pauses, "Times accepting paused for lack of file descriptors.");
@@ -68,6 +99,15 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	C(NULL, "bulk_rows", st->bulk_rows, "Lines inside Team Cymru bulk blocks.");
 	C(NULL, "bytes_in", st->bytes_in, "Bytes read from clients.");
 	C(NULL, "bytes_out", st->bytes_out, "Bytes written to clients.");
+	G("lookup", "auto", d->cfg.order_auto, "1 when [lookup] order is auto.");
+	/* each source but the table, from the registry (daemon/runner.c) */
+	for (size_t i = RASND_SRC_TABLE + 1; i <= rasnd_sources_n(); i++) {
+		const struct rasnd_source *src = rasnd_source((int)i);
+		m[n] = (struct metric){ "lookup", src->name, NULL, 0, in_order(&d->cfg, (int)i), m[n].own_help };
+		snprintf(m[n].own_help, sizeof(m[n].own_help), "1 when %s is in the lookup order now.", src->name);
+		n++;
+	}
+	C(NULL, "special_addresses", st->special, "Address lookups answered not_found as special-purpose (private-use, loopback, ...): never sent to a source.");
 	C("table", "hits", st->table_hits, "Lookups answered from the table.");
 	C("table", "misses", st->table_misses, "Lookups the table had no answer for.");
 	G("table", "ranges_v4", ti.ranges_v4, "IPv4 ranges in the table.");
@@ -78,7 +118,7 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	G("table", "names", ti.names, "Distinct AS names in the table.");
 	G("table", "bytes", ti.bytes, "Memory held by the table.");
 	G("table", "loaded_at", d->table_loaded_at, "Unix time the table was loaded.");
-	G("table", "load_ms", d->last_load_ms, "Milliseconds the last load took.");
+	G("table", "load_seconds", d->last_load_ms / 1000.0, "Seconds the last load took.");
 	G("table", "from_snapshot", ti.from_snapshot, "1 when the table was read from its snapshot image, 0 when parsed from the files.");
 	C("reloads", "ok", st->reloads_ok, "Reloads that swapped in a new table.");
 	C("reloads", "failed", st->reloads_failed, "Reloads that failed (the old table stayed).");
@@ -197,6 +237,18 @@ static size_t collect(struct rasnd *d, struct metric *m)
 	C("cache", "l2_errors", cs.l2_errors, "Disk cache errors.");
 	C("cache", "l2_recoveries", cs.l2_recoveries, "Damaged disk caches moved aside.");
 	G("cache", "l2_active", cs.l2_active, "1 while the disk cache is open.");
+	struct rasnd_net_stats ws, as;
+	rasnd_whois_stats(d, &ws);
+	rasnd_api_stats(d, &as);
+	NET_STATS("whois", ws, "whois");
+	NET_STATS("http_api", as, "HTTP API");
+	C("http_api", "status_200", as.status_200, "HTTP API responses 200 (bulk included).");
+	C("http_api", "status_400", as.status_400, "HTTP API responses 400: bad input.");
+	C("http_api", "status_403", as.status_403, "HTTP API responses 403: address not in allow.");
+	C("http_api", "status_404", as.status_404, "HTTP API responses 404: not found, or no such endpoint.");
+	C("http_api", "status_405", as.status_405, "HTTP API responses 405: wrong method.");
+	C("http_api", "status_429", as.status_429, "HTTP API responses 429: rate or connection limit.");
+	C("http_api", "status_503", as.status_503, "HTTP API responses 503: busy, or an upstream failed.");
 #undef C
 #undef G
 	return n;
@@ -319,7 +371,7 @@ static const struct rasnd_prom_desc nested[] = {
 	{ "table.files[].skipped", RASND_PROM_GAUGE, "Rows skipped on purpose (ASN 0) in a dataset file." },
 	{ "reloads.last_error", RASND_PROM_SKIP },  /* a text for humans; reloads.failed counts */
 	{ "reloads.refresh.urls", RASND_PROM_GAUGE, "Dataset files refreshed from a URL." },
-	{ "reloads.refresh.every_s", RASND_PROM_GAUGE, "Seconds between dataset refreshes (0: on request only)." },
+	{ "reloads.refresh.every_seconds", RASND_PROM_GAUGE, "Seconds between dataset refreshes (0: on request only)." },
 	{ "reloads.refresh.running", RASND_PROM_GAUGE, "1 while a dataset refresh runs." },
 	{ "reloads.refresh.runs", RASND_PROM_COUNTER, "Dataset refreshes run." },
 	{ "reloads.refresh.not_modified", RASND_PROM_COUNTER, "Refresh downloads answered 304 Not Modified." },
@@ -401,7 +453,7 @@ static const struct rasnd_prom_desc nested[] = {
 	{ "upstreams.*.endpoints", RASND_PROM_LIST, NULL, NULL, { "name=endpoint" } },
 	{ "upstreams.*.endpoints[].state", RASND_PROM_ENUM, "Circuit breaker state of an endpoint (1 for the current one).",
 	  "state", .values = breaker_states },
-	{ "upstreams.*.endpoints[].open_remaining_ms", RASND_PROM_GAUGE, "Milliseconds an open circuit stays open." },
+	{ "upstreams.*.endpoints[].open_remaining_seconds", RASND_PROM_GAUGE, "Seconds an open circuit stays open." },
 	{ "upstreams.*.endpoints[].allowed", RASND_PROM_COUNTER, "Calls the endpoint's breaker let through." },
 	{ "upstreams.*.endpoints[].rejected", RASND_PROM_COUNTER, "Calls the endpoint's breaker refused." },
 	{ "upstreams.*.endpoints[].successes", RASND_PROM_COUNTER, "Successes reported to the endpoint's breaker." },

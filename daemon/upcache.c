@@ -7,11 +7,6 @@
 #include "upcache.h"
 #include "clock.h"
 
-static uint64_t now_ms(void)
-{
-	return (uint64_t)(rasnd_now_unix() * 1000.0);
-}
-
 void rasnd_upcache_put(struct rasnd *d, const struct rasn_addr *addr, const struct rasnd_upcache_ip *c,
 		       unsigned neg_bit, unsigned neg_also)
 {
@@ -29,12 +24,12 @@ void rasnd_upcache_put(struct rasnd *d, const struct rasn_addr *addr, const stru
 	}
 	unsigned neg = RASN_CACHE_NEGATIVE | neg_bit | (neg_also & RASND_UPCACHE_NEG_ALL);
 	struct rasn_cache_val v = { c ? (const void *)c : &miss, sizeof(miss), (c ? 0 : neg) | RASN_CACHE_TTL_EXACT };
-	rasn_cache_put_prefix(d->cache, &where, &v, now_ms(),
+	rasn_cache_put_prefix(d->cache, &where, &v, rasn_clock_wall_ms(),
 			      c ? d->cfg.cache_ttl_s * 1000 : d->cfg.cache_negative_ttl_s * 1000);
 	if (c && neg_also) {
 		/* over another source's miss for addr itself, which would hide the wider entry */
 		where = (struct rasn_prefix){ addr->family, addr->v, rasn_af_bits(addr->family) };
-		rasn_cache_put_prefix(d->cache, &where, &v, now_ms(), d->cfg.cache_ttl_s * 1000);
+		rasn_cache_put_prefix(d->cache, &where, &v, rasn_clock_wall_ms(), d->cfg.cache_ttl_s * 1000);
 	}
 }
 
@@ -42,7 +37,7 @@ int rasnd_upcache_get(struct rasnd *d, const struct rasn_addr *addr, unsigned ne
 		      struct rasnd_upcache_ip *c, unsigned *neg_also)
 {
 	struct rasn_cache_hit h;
-	if (!d->cache || rasn_cache_get_addr(d->cache, addr, now_ms(), &h) < 0)
+	if (!d->cache || rasn_cache_get_addr(d->cache, addr, rasn_clock_wall_ms(), &h) < 0)
 		return -1;
 	if (h.val.flags & RASN_CACHE_NEGATIVE) {
 		if (!(h.val.flags & neg_bit)) {

@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "upstream.h"
@@ -82,18 +83,6 @@ struct rasnd_upstream {
 	struct rasnd_up_call **made;    /* max_batch slots */
 };
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t mono_ms(void)
-{
-	return mono_us() / 1000;
-}
-
 /* A timer for at least us microseconds from now. libevent may fire a timer early (a coarse
  * clock, its cached time): callers that must not run early compare with their own deadline. */
 static void arm_us(struct event *ev, uint64_t us)
@@ -109,7 +98,7 @@ static uint64_t rand64(void *ud)
 	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v)) {
 		/* only when the kernel's pool is not ready yet: jitter needs no secrecy */
 		static uint64_t x = 0x9e3779b97f4a7c15ull;
-		x ^= mono_ms() + (uint64_t)getpid();
+		x ^= rasn_clock_mono_ms() + (uint64_t)getpid();
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		v = x;
 	}
@@ -223,7 +212,7 @@ static void unavailable_text(struct rasnd_upstream *u, const char *last, char *b
 static void start_try(struct rasnd_up_call *call)
 {
 	struct rasnd_upstream *u = call->u;
-	uint64_t now = mono_ms(), ticket = 0;
+	uint64_t now = rasn_clock_mono_ms(), ticket = 0;
 	unsigned ep = u->set->n, from = call->tries ? call->ep + 1 : u->rr;
 	for (unsigned i = 0; i < u->set->n; i++) {
 		unsigned k = (from + i) % u->set->n;
@@ -254,7 +243,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	struct rasnd_up_call *call = arg;
 	(void)fd;
 	(void)what;
-	uint64_t now = mono_us();
+	uint64_t now = rasn_clock_mono_us();
 	if (now < call->due_us) {
 		arm_us(call->retry_ev, call->due_us - now); /* fired early: never retry sooner */
 		return;
@@ -291,7 +280,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	int all = u->flush_all || !u->cfg.batching;
 	u->flush_all = 0;
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = rasn_clock_mono_ms();
 		if (u->closing || (!all && !rasn_batcher_due(u->bat, now, NULL)))
 			break;
 		size_t n = rasn_batcher_take(u->bat, u->take, u->cfg.batch.max_batch);
@@ -329,7 +318,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	if (!u->closing)
-		arm_flush(u, mono_ms());
+		arm_flush(u, rasn_clock_mono_ms());
 }
 
 /* ---- API ---------------------------------------------------------------------------------- */
@@ -493,7 +482,7 @@ void rasnd_upstream_submit_now(struct rasnd_upstream *u, const void *key, size_t
 static void submit(struct rasnd_upstream *u, const void *key, size_t keylen, rasnd_up_waiter_fn fn, void *wud,
 		   int now_flag)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = rasn_clock_mono_ms();
 	char msg[160];
 	unsigned char tagged[RASN_BATCHER_KEY_MAX];
 	if (u->closing) {
@@ -549,7 +538,7 @@ void rasnd_upstream_done(struct rasnd_up_call *call, enum rasn_outcome outcome, 
 	}
 	call->in_try = 0;
 	call->last = outcome;
-	uint64_t now = mono_ms();
+	uint64_t now = rasn_clock_mono_ms();
 	struct endpoint *ep = &u->set->eps[call->ep];
 	struct rasn_breaker_stats before, after;
 	rasn_breaker_stats(&ep->br, &before);
@@ -604,7 +593,7 @@ void rasnd_upstream_done(struct rasnd_up_call *call, enum rasn_outcome outcome, 
 	}
 	/* the deadline in microseconds from a clock read now (not the millisecond now above,
 	 * which is up to 1 ms old): the retry never starts sooner than delay after this */
-	call->due_us = mono_us() + delay * 1000;
+	call->due_us = rasn_clock_mono_us() + delay * 1000;
 	arm_us(call->retry_ev, delay * 1000);
 }
 
@@ -616,19 +605,12 @@ void rasnd_upstream_counters(const struct rasnd_upstream *u, struct rasnd_upstre
 	out->coalesced = bs.coalesced + bs.joined_inflight;
 }
 
-static double unix_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void rasnd_upstream_stats_json(const struct rasnd_upstream *u, struct rasn_buf *b)
 {
 	struct rasnd_upstream_counters c;
 	struct rasn_batcher_stats bs;
-	uint64_t now = mono_ms();
-	double unow = unix_now();
+	uint64_t now = rasn_clock_mono_ms();
+	double unow = rasn_clock_wall_s();
 	rasnd_upstream_counters(u, &c);
 	rasn_batcher_stats(u->bat, &bs);
 	rasn_buf_printf(b, "{\"submitted\":%llu,\"calls\":%llu,\"tries\":%llu,\"retries\":%llu,\"give_ups\":%llu,"
@@ -662,10 +644,10 @@ void rasnd_upstream_stats_json(const struct rasnd_upstream *u, struct rasn_buf *
 		size_t nt = rasn_breaker_transitions(br, t, RASN_BREAKER_LOG);
 		rasn_buf_printf(b, "%s{\"name\":", i ? "," : "");
 		rasn_buf_json_str(b, u->set->eps[i].name, strlen(u->set->eps[i].name));
-		rasn_buf_printf(b, ",\"state\":\"%s\",\"open_remaining_ms\":%llu,\"allowed\":%llu,\"rejected\":%llu,"
+		rasn_buf_printf(b, ",\"state\":\"%s\",\"open_remaining_seconds\":%.3f,\"allowed\":%llu,\"rejected\":%llu,"
 				"\"successes\":%llu,\"failures\":%llu,\"late_results\":%llu,\"opened\":%llu,"
 				"\"transitions_total\":%llu,\"transitions\":[",
-				rasn_breaker_state_name(st), (unsigned long long)rasn_breaker_open_remaining(br, now),
+				rasn_breaker_state_name(st), (double)rasn_breaker_open_remaining(br, now) / 1000.0,
 				(unsigned long long)s.allowed, (unsigned long long)s.rejected,
 				(unsigned long long)s.successes, (unsigned long long)s.failures,
 				(unsigned long long)s.late_results, (unsigned long long)s.opened,

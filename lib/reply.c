@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <string.h>
 
 #include "reply.h"
 
@@ -45,6 +46,19 @@ void rasn_reply_error(struct rasn_buf *b, const char *q, size_t qlen, const char
 	rasn_buf_lit(b, ",\"error\":");
 	rasn_buf_json_str(b, msg, strlen(msg));
 	rasn_reply_close(b, NULL);
+}
+
+void rasn_reply_ip_special(struct rasn_buf *b, const char *q, size_t qlen, const struct rasn_addr *a,
+			   const char *reason, const char *source)
+{
+	char ip[RASN_ADDR_STRLEN];
+	size_t n = rasn_addr_format(a->family, a->v, ip);
+	rasn_reply_open(b, q, qlen, "ip", "not_found");
+	rasn_buf_lit(b, ",\"ip\":\"");
+	rasn_buf_add(b, ip, n);
+	rasn_buf_lit(b, "\",\"reason\":");
+	rasn_buf_json_str(b, reason, strlen(reason));
+	rasn_reply_close(b, source);
 }
 
 static void add_prefix(struct rasn_buf *b, const struct rasn_prefix *p)
@@ -270,19 +284,39 @@ static void end_row(struct rasn_buf *b)
 	rasn_buf_addc(b, '\n');
 }
 
+void rasn_cymru_bulk_banner(struct rasn_buf *b, time_t now)
+{
+	char ts[64];
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S +0000", &tm);
+	rasn_buf_printf(b, "Bulk mode; rasnd [%s]\n", ts);
+}
+
+/* Is the column shown: asked for alone or by verbose, and not switched off? */
+static int shown(unsigned opts, unsigned on, unsigned off)
+{
+	return (opts & (RASN_CYMRU_VERBOSE | on)) && !(opts & off);
+}
+#define SHOW_PREFIX(o) shown(o, RASN_CYMRU_PREFIX, RASN_CYMRU_NOPREFIX)
+#define SHOW_CC(o) shown(o, RASN_CYMRU_CC, RASN_CYMRU_NOCC)
+#define SHOW_REG(o) shown(o, RASN_CYMRU_REGISTRY, RASN_CYMRU_NOREGISTRY)
+#define SHOW_ALLOC(o) shown(o, RASN_CYMRU_ALLOC, RASN_CYMRU_NOALLOC)
+
 void rasn_cymru_ip_header(struct rasn_buf *b, unsigned opts)
 {
 	if (opts & RASN_CYMRU_NOHEADER)
 		return;
 	cols(b, "AS", 7);
 	cols(b, "IP", 16);
-	if (opts & RASN_CYMRU_VERBOSE) {
-		if (!(opts & RASN_CYMRU_NOPREFIX))
-			cols(b, "BGP Prefix", 19);
+	if (SHOW_PREFIX(opts))
+		cols(b, "BGP Prefix", 19);
+	if (SHOW_CC(opts))
 		cols(b, "CC", 2);
+	if (SHOW_REG(opts))
 		cols(b, "Registry", 8);
+	if (SHOW_ALLOC(opts))
 		cols(b, "Allocated", 10);
-	}
 	if (!(opts & RASN_CYMRU_NOASNAME))
 		cols(b, "AS Name", 0);
 	end_row(b);
@@ -293,11 +327,12 @@ void rasn_cymru_as_header(struct rasn_buf *b, unsigned opts)
 	if (opts & RASN_CYMRU_NOHEADER)
 		return;
 	cols(b, "AS", 7);
-	if (opts & RASN_CYMRU_VERBOSE) {
+	if (SHOW_CC(opts))
 		cols(b, "CC", 2);
+	if (SHOW_REG(opts))
 		cols(b, "Registry", 8);
+	if (SHOW_ALLOC(opts))
 		cols(b, "Allocated", 10);
-	}
 	if (!(opts & RASN_CYMRU_NOASNAME))
 		cols(b, "AS Name", 0);
 	end_row(b);
@@ -309,13 +344,14 @@ static void ip_row(struct rasn_buf *b, unsigned opts, const struct rasn_addr *a,
 	char ip[RASN_ADDR_STRLEN];
 	cols(b, asn, 7);
 	col(b, ip, rasn_addr_format(a->family, a->v, ip), 16);
-	if (opts & RASN_CYMRU_VERBOSE) {
-		if (!(opts & RASN_CYMRU_NOPREFIX))
-			cols(b, prefix, 19);
+	if (SHOW_PREFIX(opts))
+		cols(b, prefix, 19);
+	if (SHOW_CC(opts))
 		cols(b, cc, 2);
+	if (SHOW_REG(opts))
 		cols(b, "", 8);
+	if (SHOW_ALLOC(opts))
 		cols(b, "", 10);
-	}
 	if (!(opts & RASN_CYMRU_NOASNAME))
 		col(b, name, name_len, 0);
 	end_row(b);
@@ -344,11 +380,12 @@ void rasn_cymru_as_row(struct rasn_buf *b, unsigned opts, uint32_t asn, const st
 	char num[16];
 	snprintf(num, sizeof(num), "%u", asn);
 	cols(b, info ? num : "NA", 7);
-	if (opts & RASN_CYMRU_VERBOSE) {
+	if (SHOW_CC(opts))
 		cols(b, "", 2);
+	if (SHOW_REG(opts))
 		cols(b, "", 8);
+	if (SHOW_ALLOC(opts))
 		cols(b, "", 10);
-	}
 	if (!(opts & RASN_CYMRU_NOASNAME)) {
 		if (info)
 			col(b, info->name, strcspn(info->name, "\r\n"), 0);

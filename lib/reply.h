@@ -3,6 +3,8 @@
 #ifndef RASN_REPLY_H
 #define RASN_REPLY_H
 
+#include <time.h>
+
 #include "buf.h"
 #include "proto.h"
 #include "table.h"
@@ -17,6 +19,10 @@ void rasn_reply_error(struct rasn_buf *b, const char *q, size_t qlen, const char
 /* m NULL means not found. */
 void rasn_reply_ip(struct rasn_buf *b, const char *q, size_t qlen, const struct rasn_addr *a,
 		   const struct rasn_match *m, const char *source);
+/* not_found for an address no AS can originate (lib/special.h): "reason" names its block,
+ * e.g. "private-use (RFC 1918)". */
+void rasn_reply_ip_special(struct rasn_buf *b, const char *q, size_t qlen, const struct rasn_addr *a,
+			   const char *reason, const char *source);
 /* info NULL means not found; prefix counts are the aggregated ones. */
 void rasn_reply_as(struct rasn_buf *b, const char *q, size_t qlen, uint32_t asn,
 		   const struct rasn_as_info *info, size_t prefixes_v4, size_t prefixes_v6,
@@ -44,7 +50,17 @@ enum {
 	RASN_CYMRU_NOHEADER = 2,
 	RASN_CYMRU_NOPREFIX = 4,  /* verbose without the BGP Prefix column */
 	RASN_CYMRU_NOASNAME = 8,
+	/* single columns without verbose (whois flags -p -c -r -a), and their bulk no- forms */
+	RASN_CYMRU_PREFIX = 16,
+	RASN_CYMRU_CC = 32,
+	RASN_CYMRU_REGISTRY = 64,
+	RASN_CYMRU_ALLOC = 128,
+	RASN_CYMRU_NOCC = 256,
+	RASN_CYMRU_NOREGISTRY = 512,
+	RASN_CYMRU_NOALLOC = 1024,
 };
+/* The line that opens a bulk block's answer: "Bulk mode; rasnd [YYYY-MM-DD HH:MM:SS +0000]". */
+void rasn_cymru_bulk_banner(struct rasn_buf *b, time_t now);
 void rasn_cymru_ip_header(struct rasn_buf *b, unsigned opts);
 void rasn_cymru_as_header(struct rasn_buf *b, unsigned opts);
 /* One row per origin; m NULL: a row of NA. */

@@ -1606,14 +1606,47 @@ long rasn_table_as_prefixes(const struct rasn_table *t, uint32_t asn, struct ras
 	return (long)n;
 }
 
+/* The id of the name whose lower-cased text holds offset off of names_lower. */
+static size_t name_at(const struct rasn_table *t, size_t off)
+{
+	size_t lo = 0, hi = t->n_names; /* nm[].lower grows with the id */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->nm[mid].lower <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 size_t rasn_table_org_search(const struct rasn_table *t, const char *text, size_t len,
 			     struct rasn_org_hit *out, size_t cap)
 {
 	char needle[256];
-	if (len == 0 || len > sizeof(needle))
-		return 0;
+	if (len == 0 || len > sizeof(needle) || memchr(text, '\0', len) || t->n_names == 0)
+		return 0; /* no name holds a NUL */
 	for (size_t i = 0; i < len; i++)
 		needle[i] = (char)tolower((unsigned char)text[i]);
+	/* One memmem over every name at once (they are NUL-separated, so a match lies inside one
+	 * name): a flood of org requests costs far less loop time than a search per name. */
+	unsigned char *hit = calloc(t->n_names / 8 + 1, 1);
+	if (!hit)
+		return 0;
+	const char *base = t->names_lower, *end = base + t->lower_len, *p = base, *m;
+	size_t id = 0;
+	while (p < end && (m = memmem(p, (size_t)(end - p), needle, len))) {
+		size_t off = (size_t)(m - base);
+		/* matches come in order: step to the next few names, else search */
+		size_t k = 0;
+		while (k < 8 && id + 1 < t->n_names && t->nm[id + 1].lower <= off)
+			id++, k++;
+		if (k == 8 || (id + 1 < t->n_names && t->nm[id + 1].lower <= off) || t->nm[id].lower > off)
+			id = name_at(t, off);
+		hit[id / 8] |= (unsigned char)(1u << (id % 8));
+		const char *next = base + t->nm[id].lower + t->nm[id].len + 1;
+		p = next > m && next <= end ? next : m + 1; /* (a damaged snapshot: still advance) */
+	}
 	size_t total = 0;
 	uint32_t last_asn = 0;
 	int have_last = 0;
@@ -1621,8 +1654,7 @@ size_t rasn_table_org_search(const struct rasn_table *t, const char *text, size_
 		const struct org_entry *o = &t->org[i];
 		if (have_last && o->asn == last_asn)
 			continue; /* this AS already matched through another of its names */
-		if (t->nm[o->name_id].len < len ||
-		    !memmem(t->names_lower + t->nm[o->name_id].lower, t->nm[o->name_id].len, needle, len))
+		if (!(hit[o->name_id / 8] & (1u << (o->name_id % 8))))
 			continue;
 		if (total < cap) {
 			out[total].asn = o->asn;
@@ -1634,6 +1666,7 @@ size_t rasn_table_org_search(const struct rasn_table *t, const char *text, size_
 		last_asn = o->asn;
 		have_last = 1;
 	}
+	free(hit);
 	return total;
 }
 

@@ -6,6 +6,8 @@ shapes of docs/protocol.md (8.8.8.x is Google, 1.1.1.x Cloudflare, other address
 Faults, chosen on the command line:
   --close-after N         answer the first N requests of a connection, then close it
   --close-partial         ... and send half of reply N+1 before closing
+  --close-reason TEXT     ... and send rasnd's refusal line with TEXT (daemon/server.c
+                          reject()) before closing
   --stall-after N         after N requests, stall for --stall-seconds S:
   --stall-mode read       ... neither reading nor answering (the client's writes back up)
   --stall-mode answer     ... reading but not answering (the client's window must hold it)
@@ -140,6 +142,9 @@ class Conn:
                         if o.close_partial:
                             half = encode(reply_for(line))
                             self.sock.sendall(half[:len(half) // 2])
+                        if o.close_reason:
+                            self.sock.sendall(encode({"query": "", "type": "invalid", "status": "error",
+                                                      "error": o.close_reason}))
                         self.log("close")
                         return
                 if stall_until is None and not self.stall_due():
@@ -163,6 +168,7 @@ def main():
     ap.add_argument("-s", "--socket", required=True)
     ap.add_argument("--close-after", type=int)
     ap.add_argument("--close-partial", action="store_true")
+    ap.add_argument("--close-reason")
     ap.add_argument("--stall-after", type=int)
     ap.add_argument("--stall-seconds", type=float, default=2.0)
     ap.add_argument("--stall-mode", choices=["read", "answer"], default="read")

@@ -214,6 +214,15 @@ def stats(sock_path: str, timeout: float = 60.0) -> dict:
     return query(sock_path, ["stats"], timeout)[0]["stats"]
 
 
+def rss_kib(pid: int) -> int:
+    """A process's resident set size (VmRSS) in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 def wait_for(cond, timeout: float, what: str, step: float = _POLL_STEP):
     """Poll cond() until it returns something true (returned) or raise TimeoutError."""
     deadline = time.monotonic() + timeout

@@ -150,7 +150,7 @@ def test_json_is_the_daemons_lines(rasnd):
 
 
 def test_csv(rasnd):
-    qs = ["8.8.8.8", "1.1.1.1", "10.0.0.1", "1.2.3", "AS15169"]
+    qs = ["8.8.8.8", "1.1.1.1", "6.6.6.6", "1.2.3", "AS15169"]   # 6.6.6.6: in no fixture range
     replies = dict(zip(qs, rasnd.query(qs)))
     r = rasn("--csv", *qs, sock=rasnd.sock)
     assert r.returncode == 1, r.stderr
@@ -167,7 +167,7 @@ def test_csv(rasnd):
         ("ip", "ok", "8.8.8.8", "15169", "8.8.8.0/24", "Google LLC")
     assert '"Cloudflare, Inc."' in raw       # the comma forces quoting
     assert by_query["1.1.1.1"]["as_name"] == "Cloudflare, Inc."
-    assert by_query["10.0.0.1"]["status"] == "not_found"
+    assert by_query["6.6.6.6"]["status"] == "not_found"
     assert by_query["1.2.3"]["status"] == "error" and by_query["1.2.3"]["error"]
     assert by_query["AS15169"]["asn"] == "15169" and by_query["AS15169"]["type"] == "as"
     # every column says what the daemon's reply says
@@ -178,7 +178,7 @@ def test_csv(rasnd):
 
 
 def test_cymru(rasnd):
-    qs = ["8.8.8.8", "10.0.0.1", "1.1.1.1"]
+    qs = ["8.8.8.8", "6.6.6.6", "1.1.1.1"]   # special-purpose addresses: test_special.py
     replies = rasnd.query(qs)
     r = rasn("--cymru", *qs, sock=rasnd.sock)
     assert r.returncode == 1, r.stderr
@@ -186,7 +186,7 @@ def test_cymru(rasnd):
     assert lines[0] == CYMRU_HEADER
     assert lines[1] == ("15169   | 8.8.8.8          | 8.8.8.0/24          |    |          |"
                         "            | Google LLC")
-    assert lines[2] == ("NA      | 10.0.0.1         | NA                  |    |          |"
+    assert lines[2] == ("NA      | 6.6.6.6          | NA                  |    |          |"
                         "            | NA")
     cf = replies[2]
     assert lines[3] == (f"{cf['asn']:<8}| {'1.1.1.1':<17}| {cf['prefix']:<20}| {cf.get('cc', ''):<3}"
@@ -219,6 +219,17 @@ def test_overlong_lines_are_sent(rasnd):
     got = [json.loads(l) for l in out_lines(r)]
     assert [g["status"] for g in got] == ["ok", "error", "error", "ok"]
     assert got[3]["query"] == "1.1.1.1"
+
+
+def test_a_long_overlong_line_does_not_hang_the_client(rasnd):
+    """While rasn streams an over-long line no reply is due; once its send buffer had filled
+    and then drained, it slept with stdin out of its poll set and hung (8 runs in 10 with a
+    16 MiB line before the fix in client/rasn.c run()). Three runs: each gives many chances."""
+    data = b"8.8.8.8\n" + b"y" * (16 << 20) + b"\n1.1.1.1\n"
+    for _ in range(3):
+        r = rasn("--json", input=data, sock=rasnd.sock, timeout=60)
+        assert r.returncode == 1, r.stderr
+        assert [json.loads(l)["status"] for l in out_lines(r)] == ["ok", "error", "ok"]
 
 
 def test_rasn_socket_env(rasnd, tmp_path):
@@ -308,6 +319,81 @@ def test_readme_one_liners(rasnd, tmp_path, which):
     assert got == rasnd.query_raw(want_q)
 
 
+def _hold_the_only_slot(d):
+    """A connection to d (max_clients = 1) that has work pending: admitted (its ping answered;
+    retried while the start-up probe's connection still holds the slot), then many requests
+    sent and nothing more read (its answers stay queued: no fair policy may close it as idle)."""
+    def admitted():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.sock)
+        try:
+            (r,) = harness.query_on(s, ["ping"], timeout=30)
+        except (OSError, TimeoutError, ValueError):
+            r = None
+        if r and r["status"] == "ok":
+            return s
+        s.close()
+        return None
+    s = harness.wait_for(admitted, 30, "a connection admitted at max_clients = 1")
+    s.setblocking(False)
+    payload, sent = b"8.8.8.8\n" * 50_000, 0
+    try:
+        while sent < len(payload):
+            sent += s.send(payload[sent:])
+    except BlockingIOError:
+        pass
+    harness.wait_for(lambda: select.select([s], [], [], 0)[0], 30, "the held connection's replies")
+    return s
+
+
+def test_too_many_clients_is_exit_3_not_an_answer(tmp_path):
+    """At max_clients rasnd refuses with one line and closes: rasn must say so and exit 3, not
+    take the refusal for the answer to its first query (it exited 1), whether its write
+    succeeded or hit EPIPE/ECONNRESET (a long stdin still being sent)."""
+    with harness.Rasnd(tmp_path / "d", config_text="[server]\nmax_clients = 1\n") as d:
+        held = _hold_the_only_slot(d)
+        try:
+            for args, inp in [(["8.8.8.8"], None), (["stats prometheus"], None),
+                              (["--json"], b"8.8.8.8\n" * 200_000)]:
+                r = rasn(*args, sock=d.sock, input=inp, timeout=60)
+                err = r.stderr.decode()
+                assert r.returncode == 3, (r.returncode, err, r.stdout[:300])
+                assert "rasnd refused the connection: too many clients" in err, err
+                assert "max_clients" in err
+                assert b"8.8.8.8" not in r.stdout and b"error" not in r.stdout, r.stdout[:300]
+        finally:
+            held.close()
+        # the slot is free once rasnd has seen the close: the same client then succeeds
+        harness.wait_for(lambda: rasn("8.8.8.8", sock=d.sock, timeout=60).returncode == 0, 30,
+                         "rasn answered after the held connection closed")
+
+
+def test_a_closed_stdout_is_a_quiet_end(rasnd):
+    """rasn ... | head -1: head leaves after one line, rasn's next write is EPIPE; it ends
+    quietly with the status of the replies so far (0), not killed by SIGPIPE (141)."""
+    data = b"8.8.8.8\n" * 200_000   # megabytes of output: far more than a pipe holds
+    rd, wr = os.pipe()
+    p = subprocess.Popen([RASN, "-s", rasnd.sock, "--json"], stdin=subprocess.PIPE, stdout=wr,
+                         stderr=subprocess.PIPE)
+    os.close(wr)
+    head = subprocess.Popen(["head", "-1"], stdin=rd, stdout=subprocess.PIPE)
+    os.close(rd)
+    def feed():
+        try:
+            p.stdin.write(data)
+            p.stdin.close()
+        except BrokenPipeError:
+            pass                       # rasn left before reading all of it: expected
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    first = head.communicate(timeout=60)[0]
+    assert head.returncode == 0 and json.loads(first)["query"] == "8.8.8.8"
+    err = p.stderr.read()
+    assert p.wait(60) == 0, (p.returncode, err)
+    assert err == b""
+    feeder.join(60)
+
+
 # --- faults only the stand-in can produce ---------------------------------------------------
 
 @pytest.fixture
@@ -333,6 +419,27 @@ def test_daemon_closes_mid_stream(fake, partial):
     assert [json.loads(l)["query"] for l in got] == qs[:5]   # no half line printed
     err = r.stderr.decode()
     assert "closed the connection" in err and "15 of 20 queries sent were unanswered" in err, err
+
+
+def test_a_reason_line_mid_stream_is_no_answer(fake):
+    """A line that answers no request (rasnd's refusal shape, sent before it closes) after
+    some answers: reported as why rasnd closed, not printed or counted as an answer; exit 3."""
+    d = fake("--close-after", 5, "--close-reason", "idle connection closed")
+    qs = [f"8.8.8.{i}" for i in range(20)]
+    r = rasn("--json", *qs, sock=d.sock, timeout=60)
+    assert r.returncode == 3
+    assert [json.loads(l)["query"] for l in out_lines(r)] == qs[:5]
+    err = r.stderr.decode()
+    assert "rasnd closed the connection: idle connection closed" in err, err
+    assert "15 of 20 queries sent were unanswered" in err, err
+
+
+def test_an_empty_request_is_answered_not_a_refusal(rasnd):
+    """rasnd answers an empty line with an empty query ("empty request"): that is an answer."""
+    r = rasn("--json", "", "8.8.8.8", sock=rasnd.sock)
+    got = [json.loads(l) for l in out_lines(r)]
+    assert r.returncode == 1, r.stderr
+    assert [g["query"] for g in got] == ["", "8.8.8.8"] and got[0]["error"] == "empty request"
 
 
 def test_daemon_closes_during_big_stdin(fake):

@@ -562,6 +562,22 @@ def test_socket_file_mode_and_stale_socket(tmp_path):
         assert d.query(["ping"])[0]["status"] == "ok"
 
 
+def test_a_second_rasnd_on_a_live_socket_and_state_dir_fails_fast(tmp_path):
+    """The live socket is checked before the table is loaded and RocksDB opened: one line
+    naming the socket, exit 75 (EX_TEMPFAIL), nothing of the first one's state touched."""
+    with harness.Rasnd(tmp_path / "d", config_text="[cache]\ndisk = yes\n") as d:
+        assert d.query(["8.8.8.8"])[0]["status"] == "ok"
+        harness.wait_for(lambda: (d.state_dir / "cache" / "LOCK").exists(), 30, "RocksDB's LOCK file")
+        p = subprocess.run([harness.rasnd_path(), "-c", str(d.conf), "-s", d.sock, "-S", str(d.state_dir)]
+                           + sum((["-d", str(f)] for f in harness.FIXTURE_DATASETS), []),
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 75, (p.returncode, p.stderr)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and d.sock in lines[0] and "in use" in lines[0], p.stderr
+        assert "LOCK" not in p.stderr and "table" not in p.stderr
+        assert d.query(["8.8.8.8"])[0]["status"] == "ok"
+
+
 def test_config_errors(tmp_path):
     conf = tmp_path / "bad.conf"
     conf.write_text("[server]\nmax_clients = 10\n\n[server]\nno_such_key = 1\n")

@@ -363,7 +363,7 @@ def test_cymru_source(tmp_path, order):
         conf = dns_conf(k.port, order=order)
         with harness.Rasnd(tmp_path / "d", config_text=conf) as d:
             r = d.query(["8.8.8.8 @cymru", "9.9.9.9", "215.0.1.1 @cymru", "2001:4860::8888 @cymru",
-                         "5.5.5.5 @cymru", "10.0.0.1 @cymru", "AS15169 @cymru", "8.8.8.8"])
+                         "5.5.5.5 @cymru", "6.6.6.6 @cymru", "AS15169 @cymru", "8.8.8.8"])
             g = r[0]
             assert (g["source"], g["asn"], g["prefix"], g["cc"], g["registry"], g["allocated"]) == \
                 ("cymru", 15169, "8.8.8.0/24", "US", "arin", "1992-12-01")
@@ -639,7 +639,7 @@ def test_cymru_zones_under_another_suffix(tmp_path):
             "origin6_zone = origin6.cymru.test.\nas_zone = cymru.test\n"
         with harness.Rasnd(tmp_path / "d", config_text=conf) as d:
             v4, v6, asn, none = d.query(["8.8.8.8 @cymru", "2001:4860::8888 @cymru", "AS15169 @cymru",
-                                         "10.0.0.1 @cymru"])
+                                         "6.6.6.6 @cymru"])
             assert (v4["source"], v4["asn"], v4["as_name"], v4["allocated"]) == \
                 ("cymru", 15169, REF.as_name[15169], "1992-12-01")
             assert (v6["source"], v6["prefix"], v6["allocated"]) == ("cymru", "2001:4860::/32", "2005-03-14")

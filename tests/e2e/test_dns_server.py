@@ -401,7 +401,7 @@ def test_second_rasnd_asks_the_first(tmp_path, zones):
     Cymru's zone names, and with zones of our own set on both sides)."""
     aport = ports.free_ports(1, udp=True)[0]
     small = tmp_path / "small.csv"
-    small.write_text("192.0.2.0,192.0.2.255,64496,Documentation\n")
+    small.write_text("7.7.7.0,7.7.7.255,64496,Documentation\n")  # absent from A's table
     zconf = "".join(f"{k} = {v}\n" for k, v in (zones or {}).items())
     with harness.Rasnd(tmp_path / "a", config_text=conf(aport, zconf)) as a:
         harness.wait_for(lambda: kdig(aport, "SOA", (zones or {}).get("origin_zone", ORIGIN)).status == "NOERROR",
@@ -415,7 +415,7 @@ def test_second_rasnd_asks_the_first(tmp_path, zones):
                 want = REF.lookup(ip)
                 assert (r["source"], r["asn"], r["prefix"]) == ("cymru", want["asn"], want["prefix"]), r
                 assert r["as_name"] == want["as_name"]
-            r = b.query(["AS15169 @cymru", "10.0.0.1 @cymru", "192.0.2.1"])
+            r = b.query(["AS15169 @cymru", "6.6.6.6 @cymru", "7.7.7.1"])
             assert r[0]["source"] in ("cymru", "cache") and r[0]["as_name"] == REF.as_name[15169]
             assert r[1]["status"] == "not_found"
             assert r[2]["source"] == "table" or r[2]["asn"] == 64496

@@ -185,14 +185,27 @@ def test_no_resumption_when_the_session_cache_is_off(tmp_path):
 def test_bad_certificates_are_refused_and_nothing_is_sent(tmp_path, block, why):
     ips = distinct_24s(1, skip=920)
     ripe = nginx.RipeFixtures.for_addresses(ips)
+    # a refused certificate is the origin failing: two in a row open its breaker (short
+    # retry waits so the second try comes soon)
+    extra = "[breaker]\nfailures = 2\nopen_ms = 600000\n[retry]\ninitial_ms = 10\nmax_ms = 20\n"
     with nginx.Nginx(tmp_path / "ngx", ripestat=ripe) as ngx, \
-            harness.Rasnd(tmp_path / "d", config_text=conf(ngx, block)) as d:
+            harness.Rasnd(tmp_path / "d", config_text=conf(ngx, block, extra)) as d:
         r = d.query([f"{ips[0]} @ripestat", "ping"])
         assert r[0]["status"] == "error" and why in r[0]["error"], r[0]
         assert "certificate" in r[0]["error"]
         assert r[1]["status"] == "ok"
-        h = stats(d)["http"]
+        st = stats(d)
+        h = st["http"]
         assert h["tls_failed"] >= 1 and h["requests"] >= 1 and h["responses"] == 0
+        # the breaker counted both refusals as failures and opened (never as successes)
+        (ep,) = st["upstreams"]["ripestat"]["endpoints"]
+        assert ep["state"] == "open" and ep["failures"] == 2 and ep["successes"] == 0, ep
+        assert ep["opened"] == 1 and [(t["from"], t["to"]) for t in ep["transitions"]] == [("closed", "open")]
+        assert "circuit open" in d.stderr_text() and why in d.stderr_text()
+        # while open the origin is not tried: answered at once, no new handshake
+        r = d.query([f"{ips[0]} @ripestat"])[0]
+        assert r["status"] == "error" and "upstream unavailable" in r["error"], r
+        assert stats(d)["http"]["tls_failed"] == h["tls_failed"]
         # nginx saw handshakes it refused (it logs them when the connection ends: poll), and
         # not one HTTP request
         wait_for(lambda: "ssl" in ngx.error_log_text().lower(), "nginx logged no TLS failure")
@@ -530,10 +543,10 @@ def test_order_table_then_ripestat(tmp_path):
     """[lookup] order = table ripestat: the table answers what it holds (no request goes out),
     RIPEstat what it lacks, for addresses (single and batched lines) and AS numbers."""
     inside = distinct_24s(3, skip=970)
-    outside = "203.0.113.77"                       # TEST-NET-3: in no fixture range
+    outside = "7.7.7.77"                           # in no fixture range (and not special-purpose)
     assert REF.lookup(outside) is None and 64500 not in REF.as_name
     env = lambda data: ('{"status":"ok","data":%s}' % data).encode()
-    extra = {("network-info", "203.0.113.0/24"): env('{"asns":["64500"],"prefix":"203.0.113.0/24"}'),
+    extra = {("network-info", "7.7.7.0/24"): env('{"asns":["64500"],"prefix":"7.7.7.0/24"}'),
              ("as-overview", "AS64500"): env('{"resource":"64500","holder":"EXAMPLE-AS","announced":true}'),
              ("as-overview", "AS64501"): env('{"resource":"64501","holder":null,"announced":false}')}
     ripe = nginx.RipeFixtures(extra=extra)
@@ -543,13 +556,13 @@ def test_order_table_then_ripestat(tmp_path):
         for x, ip in zip(r[:3], inside):
             assert x["source"] == "table" and x["asn"] == REF.lookup(ip)["asn"]
         assert r[3]["source"] == "ripestat" and r[3]["asn"] == 64500 and r[3]["as_name"] == "EXAMPLE-AS", r[3]
-        assert r[3]["prefix"] == "203.0.113.0/24"
+        assert r[3]["prefix"] == "7.7.7.0/24"
         assert r[4]["source"] == "table" and r[4]["as_name"] == REF.as_name[15169]
         assert r[5]["source"] in ("ripestat", "cache") and r[5]["as_name"] == "EXAMPLE-AS", r[5]
         assert r[6]["status"] == "not_found" and r[6]["source"] == "ripestat", r[6]
         assert r[7]["asn"] == 64500 and r[7]["source"] in ("ripestat", "cache")
         log = ngx.wait_log(lambda e: e["block"] == "h2", count=3)
-        assert sorted(e["resource"] for e in log) == ["203.0.113.0/24", "AS64500", "AS64501"]
+        assert sorted(e["resource"] for e in log) == ["7.7.7.0/24", "AS64500", "AS64501"]
 
 
 def test_announced_prefixes_beyond_the_first_parse(tmp_path):
@@ -686,7 +699,7 @@ def test_periodic_refresh_runs_on_its_own(tmp_path):
             st = wait_stat(d, lambda s: s["reloads"]["refresh"]["runs"] >= 2 and
                            not s["reloads"]["refresh"]["running"], timeout=30)
             rf = st["reloads"]["refresh"]
-            assert rf["every_s"] == 1 and rf["swapped"] >= 1 and rf["not_modified"] >= 2, rf
+            assert rf["every_seconds"] == 1 and rf["swapped"] >= 1 and rf["not_modified"] >= 2, rf
             log = ngx.wait_log(lambda e: e["uri"].startswith("/files/"), count=4)
             assert [e["status"] for e in log[:2]] == [200, 200] and [e["status"] for e in log[2:4]] == [304, 304]
 

@@ -65,12 +65,7 @@ def ripe(d):
     return stats(d)["upstreams"]["ripestat"]
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+rss_kib = harness.rss_kib
 
 
 def test_ten_thousand_lookups_for_100_prefixes_make_at_most_100_calls(tmp_path):
@@ -89,7 +84,10 @@ def test_ten_thousand_lookups_for_100_prefixes_make_at_most_100_calls(tmp_path):
         assert len(ni) == 100 and len({e["resource"] for e in ni}) == 100
         asks = len(fx.as_overview)
         assert u["calls"] <= 100 + asks and u["calls"] == stats(d)["http"]["requests"]
-        assert u["coalesced"] >= 10000 - 100 - asks - u["calls"]
+        # every lookup that made no call shared one in flight (coalesced) or came after its /24
+        # was answered (from the cache: a bounded pass leaves the rest for later passes)
+        st = stats(d)
+        assert u["coalesced"] + st["cache"]["answers"] >= 10000 - 100 - asks - u["calls"], (u, st["cache"])
 
 
 def test_a_resource_that_fails_three_times_is_retried_with_backoff(tmp_path):
@@ -234,7 +232,7 @@ def test_breaker_opens_when_nginx_stops_and_closes_after_it_returns(tmp_path):
         assert ngx.log()[mark:] == []   # nothing reached the restarted server while the breaker was open
         # after open_ms the next lookups are half-open probes; two successes close it
         deadline = time.monotonic() + 10
-        while ripe(d)["endpoints"][0]["open_remaining_ms"] > 0:
+        while ripe(d)["endpoints"][0]["open_remaining_seconds"] > 0:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         for ip in nets[22:25]:

@@ -5,6 +5,7 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -185,7 +186,7 @@ EXEMPT = {
     "upstreams.*.endpoints[].transitions",
 }
 # Gauges that move by themselves between the two replies (compared loosely).
-MOVING = {"uptime_s", "upstreams.*.endpoints[].open_remaining_ms"}
+MOVING = {"uptime_seconds", "upstreams.*.endpoints[].open_remaining_seconds"}
 
 
 def _part(k):
@@ -424,3 +425,61 @@ def test_metrics_refuses_non_loopback(tmp_path):
     p = subprocess.run([harness.rasnd_path(), "--check-config", "-c", str(conf)],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 1 and "loopback" in p.stderr
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None or shutil.which("knotd") is None
+                    or shutil.which("curl") is None, reason="promtool, knotd or curl missing")
+def test_scrape_passes_promtool_lint(tmp_path):
+    """A real scrape (curl over the [metrics] listener) of a daemon that has done some work of
+    every kind (table hits and misses, Cymru over a real knotd, cache hits, a RIPEstat endpoint
+    whose breaker opened, a refresh configured) passes `promtool check metrics` with no lint
+    message at all: base units, _total on counters, HELP everywhere. HEAD gets the headers."""
+    sys.path.insert(0, str(harness.SRCDIR / "tests" / "servers"))
+    import knot
+    from test_dns import CYMRU_SAMPLES, cymru_zones, dns_conf
+    port = free_port()
+    with knot.Knot(tmp_path / "knot", cymru_zones(CYMRU_SAMPLES)) as k:
+        conf = (dns_conf(k.port, order="table cymru") +
+                f"[metrics]\nlisten = 127.0.0.1:{port}\n[breaker]\nfailures = 1\n"
+                "[ripestat]\nbase_url = https://127.0.0.1:1\n"
+                f"[dataset]\nfile = {harness.FIXTURE_DATASETS[0]}\nfile = {harness.FIXTURE_DATASETS[1]}\n"
+                "url = https://127.0.0.1:1/a.csv\nurl = https://127.0.0.1:1/b.csv\nrefresh = 0\n")
+        with harness.Rasnd(tmp_path / "d", datasets=[], config_text=conf) as d:
+            r = d.query(["8.8.8.8", "9.9.9.9", "AS15169", "bogus", "9.9.9.9 @ripestat"])
+            assert r[0]["registry"] == "arin" and r[1]["source"] == "cymru" and r[3]["status"] == "error"
+            assert d.query(["9.9.9.9"])[0]["source"] == "cache"
+            st = d.query(["stats"])[0]["stats"]
+            assert st["upstreams"]["cymru"]["answers"] >= 2 and st["cache"]["answers"] >= 1
+            assert st["upstreams"]["ripestat"]["endpoints"][0]["state"] == "open"
+            assert isinstance(st["reloads"]["refresh"], dict)
+            url = f"http://127.0.0.1:{port}/metrics"
+            scrape = subprocess.run(["curl", "-sS", "--fail", url], capture_output=True, timeout=30)
+            assert scrape.returncode == 0, scrape.stderr
+            text = scrape.stdout.decode()
+            assert "rasnd_upstreams_endpoints_open_remaining_seconds{" in text
+            assert "rasnd_table_load_seconds " in text and "rasnd_uptime_seconds " in text
+            lint = subprocess.run(["promtool", "check", "metrics"], input=scrape.stdout,
+                                  capture_output=True, timeout=60)
+            assert lint.returncode == 0 and lint.stdout == b"" and lint.stderr == b"", \
+                (lint.returncode, lint.stdout.decode(), lint.stderr.decode())
+            # the checker is not blind: the same text with a milliseconds gauge is refused
+            bad = text.replace("rasnd_uptime_seconds", "rasnd_uptime_ms")
+            lint = subprocess.run(["promtool", "check", "metrics"], input=bad.encode(),
+                                  capture_output=True, timeout=60)
+            assert lint.returncode != 0 and b"rasnd_uptime_ms" in lint.stdout + lint.stderr
+            # HEAD: the GET's headers with the length of the text, and no body
+            head = subprocess.run(["curl", "-sS", "--fail", "-I", url], capture_output=True, timeout=30)
+            assert head.returncode == 0, head.stderr
+            hdrs = head.stdout.decode().split("\r\n")
+            assert hdrs[0] == "HTTP/1.1 200 OK", hdrs
+            fields = {h.split(":", 1)[0].lower(): h.split(":", 1)[1].strip() for h in hdrs[1:] if ":" in h}
+            assert fields["content-type"].startswith("text/plain; version=0.0.4"), fields
+            assert int(fields["content-length"]) > 1000, fields
+            # curl -I would swallow a body; a raw HEAD shows that none follows the headers
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                raw = b""
+                while chunk := s.recv(65536):
+                    raw += chunk
+            head_part, _, body = raw.partition(b"\r\n\r\n")
+            assert head_part.startswith(b"HTTP/1.1 200") and body == b"", raw[:300]

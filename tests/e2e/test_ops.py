@@ -339,6 +339,10 @@ def install_missing():
 needs_install = pytest.mark.skipif(install_missing() is not None, reason=install_missing() or "")
 
 
+# the network listeners' socket units: the name each passes (FileDescriptorName=, daemon/sockact.h)
+NET_SOCKETS = {"rasnd-whois.socket": "whois", "rasnd-http-api.socket": "http-api", "rasnd-dns.socket": "dns"}
+
+
 def layout(opts):
     """Where each installed file goes, from the build's directory options (what
     docs/operations.md says, for the default prefix /usr/local)."""
@@ -352,6 +356,7 @@ def layout(opts):
         "60-rasn.conf": p / "lib" / "sysctl.d" / "60-rasn.conf",
         "rasnd.service": p / "lib" / "systemd" / "system" / "rasnd.service",
         "rasnd.socket": p / "lib" / "systemd" / "system" / "rasnd.socket",
+        **{u: p / "lib" / "systemd" / "system" / u for u in NET_SOCKETS},
         "rasnd.8": j("mandir", "man8", "rasnd.8"),
         "rasn.1": j("mandir", "man1", "rasn.1"),
         "rasnd.conf.5": j("mandir", "man5", "rasnd.conf.5"),
@@ -498,7 +503,7 @@ def unit_for_verify(dest, opts, tmp_path):
     want = layout(opts)
     out = tmp_path / "units"
     out.mkdir()
-    for unit in ("rasnd.service", "rasnd.socket"):
+    for unit in ("rasnd.service", "rasnd.socket", *NET_SOCKETS):
         text = under(dest, want[unit]).read_text()
         for name in ("rasnd", "rasn-sysctl", "rasnd.conf"):
             text = re.sub(rf"(?<![\w/.-]){re.escape(str(want[name]))}(?![\w/.-])",
@@ -532,8 +537,19 @@ def test_units_point_at_installed_files(installed):
     assert not re.search(r"^RuntimeDirectory=rasn\s*$", svc, re.M)
     assert not re.search(r"^RuntimeDirectoryPreserve=", svc, re.M)
     sock = under(dest, want["rasnd.socket"]).read_text()
-    for needle in ("ListenStream=/run/rasn/rasnd.sock", "SocketMode=0660", "Service=rasnd.service"):
+    for needle in ("ListenStream=/run/rasn/rasnd.sock", "SocketMode=0660", "Service=rasnd.service",
+                   "FileDescriptorName=query"):
         assert re.search(rf"^{re.escape(needle)}$", sock, re.M), needle
+    for unit, name in NET_SOCKETS.items():
+        text = under(dest, want[unit]).read_text()
+        for needle in (f"FileDescriptorName={name}", "Service=rasnd.service"):
+            assert re.search(rf"^{re.escape(needle)}$", text, re.M), (unit, needle)
+        # loopback only, as shipped
+        listens = re.findall(r"^Listen(?:Stream|Datagram)=(.*)$", text, re.M)
+        assert listens and all(l.startswith(("127.", "[::1]:")) for l in listens), (unit, listens)
+        if name == "dns":   # UDP and TCP on each address
+            assert sorted(re.findall(r"^ListenDatagram=(.*)$", text, re.M)) == \
+                sorted(re.findall(r"^ListenStream=(.*)$", text, re.M)), text
 
 
 needs_analyze = pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is missing")
@@ -545,7 +561,8 @@ def test_units_pass_systemd_analyze_verify(installed, tmp_path):
     dest, opts = installed
     units = unit_for_verify(dest, opts, tmp_path)
     r = subprocess.run(["systemd-analyze", "verify", "--man=no",
-                        str(units / "rasnd.service"), str(units / "rasnd.socket")],
+                        str(units / "rasnd.service"), str(units / "rasnd.socket")]
+                       + [str(units / u) for u in NET_SOCKETS],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stderr == "", f"rc={r.returncode}\n{r.stderr}"
 

@@ -193,7 +193,7 @@ def test_breaker_opens_when_redis_stops_and_closes_when_it_is_back(tmp_path, ser
         st = rstats(d)
         assert st["state"] in ("open", "half-open") and st["opened"] >= 1 and st["errors"] >= 1, st
         # lookups go on without waiting for Redis: answered, nothing sent to it while open
-        addrs = fresh("100.66")
+        addrs = fresh("102.66")
         r, before, after = lookup_while_open(d, itertools.islice(addrs, 10000))
         assert (r["status"], r["source"]) == ("not_found", "cymru") and after["rounds"] == before["rounds"], \
             (r, before, after)
@@ -233,7 +233,7 @@ def test_a_slow_redis_costs_one_timeout_then_nothing_until_it_answers(tmp_path, 
         assert st["timeouts"] >= before["timeouts"] + 1 and st["opened"] >= before["opened"] + 1, st
         assert st["skipped"] >= before["skipped"] + 3, st
         # open: nothing more is sent to the paused Redis
-        addrs = fresh("100.67")
+        addrs = fresh("102.67")
         r, before, after = lookup_while_open(d, itertools.islice(addrs, 10000))
         assert (r["status"], r["source"]) == ("not_found", "cymru") and after["rounds"] == before["rounds"], \
             (r, before, after)
@@ -334,7 +334,7 @@ def test_flood_of_redis_lookups_from_a_client_that_does_not_read(tmp_path, serve
         never = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         never.connect(d.sock)
         never.setblocking(False)
-        payload = b"".join(b"100.64.%d.%d\n" % (i // 250, i % 250 + 1) for i in range(60000))
+        payload = b"".join(b"102.64.%d.%d\n" % (i // 250, i % 250 + 1) for i in range(60000))
         sent = 0
         try:
             while sent < len(payload):

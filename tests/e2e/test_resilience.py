@@ -240,12 +240,7 @@ def test_queue_bound_answers_busy_and_loses_nothing(tmp_path):
         f.stop()
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+rss_kib = harness.rss_kib
 
 
 def test_memory_stays_bounded_through_faults(tmp_path, monkeypatch):

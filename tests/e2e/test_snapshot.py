@@ -20,7 +20,7 @@ import harness
 pytestmark = pytest.mark.skipif(harness.missing_rasnd() is not None, reason=harness.missing_rasnd() or "")
 
 # A documentation range (RFC 5737) not in the fixture: appended to prove a parse happened.
-EXTRA_ROW = '198.51.100.0,198.51.100.255,64496,"Snapshot Test, Appended"\n'
+EXTRA_ROW = '7.7.8.0,7.7.8.255,64496,"Snapshot Test, Appended"\n'
 
 
 def dataset_copy(tmp_path):
@@ -61,7 +61,7 @@ def probe_lines(datasets):
                 first, last = row.split(",", 2)[:2]
                 lines += [first, last]
     lines += ["0.0.0.0", "255.255.255.255", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-              "198.51.100.7", "AS13335", "AS15169", "AS721", "AS64496", "AS4294967295",
+              "7.7.8.7", "AS13335", "AS15169", "AS721", "AS64496", "AS4294967295",
               "prefixes AS13335", "prefixes AS15169", "prefixes AS64496", "org google", "org inc",
               "org snapshot test", "org no such organisation"]
     return lines
@@ -109,14 +109,14 @@ def test_second_start_reads_snapshot_with_identical_answers(tmp_path):
 def test_changed_dataset_makes_snapshot_stale(tmp_path):
     datasets = dataset_copy(tmp_path)
     srv, parsed = first_run(tmp_path, datasets)
-    assert '"status":"not_found"' in parsed[-13]  # 198.51.100.7 before the change
+    assert '"status":"not_found"' in parsed[-13]  # 7.7.8.7 before the change
     with open(datasets[0], "a") as f:
         f.write(EXTRA_ROW)
     with srv:
         log = srv.stderr_text()
         assert "not used, parsing the dataset" in log and str(datasets[0]) in log, log
         assert table_stats(srv)["from_snapshot"] == 0
-        (r,) = srv.query(["198.51.100.7"])
+        (r,) = srv.query(["7.7.8.7"])
         assert r["status"] == "ok" and r["asn"] == 64496
         wait_log(srv, "snapshot " + str(snap_path(srv)) + " written")
         changed = answers(srv, probe_lines(datasets))
@@ -124,7 +124,7 @@ def test_changed_dataset_makes_snapshot_stale(tmp_path):
     with srv:
         assert table_stats(srv)["from_snapshot"] == 1
         assert answers(srv, probe_lines(datasets)) == changed
-        (r,) = srv.query(["198.51.100.7"])
+        (r,) = srv.query(["7.7.8.7"])
         assert r["asn"] == 64496 and r["as_name"] == "Snapshot Test, Appended"
 
 
@@ -192,7 +192,7 @@ def test_reload_reads_snapshot_of_unchanged_files(tmp_path):
         (r,) = srv.query(["reload"])
         assert r["status"] == "ok", r
         assert table_stats(srv)["from_snapshot"] == 0
-        (r,) = srv.query(["198.51.100.7"])
+        (r,) = srv.query(["7.7.8.7"])
         assert r["asn"] == 64496
         log = srv.stderr_text()
         assert log.count("snapshot " + str(snap_path(srv)) + " written") == 2, log
@@ -231,3 +231,58 @@ def test_unwritable_state_dir_still_serves(tmp_path):
         (r,) = srv.query(["8.8.8.8"])
         assert r["status"] == "ok" and r["asn"] == 15169
         assert table_stats(srv)["from_snapshot"] == 0
+
+
+def test_kill_9_during_the_snapshot_write_then_a_clean_start_removes_what_it_left(tmp_path):
+    """kill -9 while the image is written leaves STATE/table.snap.tmp.PID; the next start
+    removes it (and every other file named as rasnd names its temporaries, whose writer is
+    gone), logs each removal, and answers. The fixture's image is written in milliseconds, so
+    the kill may land before, during or after the write: the file the kill leaves is then
+    planted under the same name with the dead PID, as the kill leaves it on a large table.
+    Files of other names, and the temporary of a rasnd still running, are left alone."""
+    datasets = dataset_copy(tmp_path)
+    urls = "".join(f"url = https://127.0.0.1:1/{f.name}\n" for f in datasets)
+    cfg = "[cache]\ndisk = no\n[dataset]\nrefresh = 0\n" + urls
+    killed = harness.Rasnd(tmp_path / "killed", datasets=datasets, config_text=cfg)
+    state = killed.state_dir
+    killed.start()
+    harness.wait_for(lambda: state.is_dir() and any(p.name.startswith("table.snap") for p in state.iterdir()),
+                     30, "the snapshot write to begin")
+    killed.proc.kill()
+    assert killed.stop() == -9
+    # a rasnd running on the same state directory (another socket) keeps its file; started
+    # first, as its own start would clean what is planted below
+    live_srv = harness.Rasnd(tmp_path / "live", datasets=datasets,
+                             config_text="[cache]\ndisk = no\n[dataset]\nsnapshot = no\n")
+    live_srv.state_dir = state
+    with live_srv:
+        busy = state / f"table.snap.tmp.{live_srv.proc.pid}"
+        busy.write_bytes(b"being written")
+        dead = state / f"table.snap.tmp.{killed.proc.pid}"
+        if not dead.exists():
+            dead.write_bytes(b"RASNSNAP" + os.urandom(1 << 20))
+        # a temporary of a process that is alive but not rasnd (a reused PID): stale as well
+        reused = state / f"table.snap.tmp.{os.getpid()}"
+        reused.write_bytes(b"partial")
+        # refresh's temporaries beside the dataset files (their urls are configured)
+        downloads = [datasets[0].with_name(datasets[0].name + ".new"),
+                     datasets[1].with_name(datasets[1].name + ".http.tmp")]
+        for f in downloads:
+            f.write_text("cut short")
+        keep = [state / "table.snap.tmp.", state / "table.snap.tmp.12x", state / "table.snap.tmpx.1",
+                state / "other.tmp.1", datasets[0].with_name("unrelated.new")]
+        for f in keep:
+            f.write_text("not rasnd's\n")
+        clean = harness.Rasnd(tmp_path / "clean", datasets=datasets, config_text=cfg)
+        clean.state_dir = state
+        with clean:
+            (r,) = clean.query(["8.8.8.8"])
+            assert r["status"] == "ok" and r["asn"] == 15169
+            log = clean.stderr_text()
+            for f in [dead, reused] + downloads:
+                assert not f.exists(), f
+                assert f"removed stale temporary file {f}" in log, log
+            for f in keep + [busy]:
+                assert f.exists(), f
+            assert str(busy) not in log and "other.tmp" not in log
+            assert live_srv.query(["ping"])[0]["status"] == "ok"

@@ -337,7 +337,7 @@ email_in_dn = no
 [pol]
 commonName = supplied
 [ext_localhost]
-subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectAltName = DNS:localhost, DNS:ripe.rasn.test, IP:127.0.0.1
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
@@ -354,7 +354,7 @@ def _gentime(dt):
 
 
 def make_certs(d: pathlib.Path):
-    """A CA, and under it certs: good (localhost, 127.0.0.1), expired (2020), wronghost
+    """A CA, and under it certs: good (localhost, ripe.rasn.test, 127.0.0.1), expired (2020), wronghost
     (wrong.example); a second CA and an untrusted cert from it. Returns {name: (cert, key)}
     and the CA path. OpenSSL 3.0's x509 cannot set notBefore, so leaves are signed by
     `openssl ca` with -startdate/-enddate."""

@@ -9,7 +9,8 @@
  *   --seq  --wait MS (keep the loop running after the last response)  --idle-ms MS
  *   --idle-per-host N  --ping-ms MS  --ping-timeout-ms MS  --max-body BYTES  --max-conns N
  *   --max-queued N  --timeout-ms MS  --connect-timeout-ms MS  --inm ETAG  --quiet
- *   --free-after MS (free the client MS after start, whatever is pending) */
+ *   --free-after MS (free the client MS after start, whatever is pending)
+ *   --dns SERVERS (resolvers for origin names, "ip[:port],..."; default /etc/resolv.conf) */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +18,14 @@
 
 #include <event2/event.h>
 
+#include "dns.h"
 #include "http.h"
 #include "log.h"
 
 struct run {
 	struct event_base *base;
 	struct rasnd_http *h;
+	struct rasnd_dns *dns;
 	char **urls;
 	int n_urls;
 	long n;
@@ -144,7 +147,7 @@ static void usage(void)
 	fprintf(stderr, "usage: rasn-httpget [--ca FILE] [--n N] [--no-h2] [--no-reuse] [--no-resume] [--seq] [--wait MS]\n"
 			"  [--idle-ms MS] [--idle-per-host N] [--ping-ms MS] [--ping-timeout-ms MS] [--max-body BYTES]\n"
 			"  [--max-conns N] [--max-queued N] [--timeout-ms MS] [--connect-timeout-ms MS] [--inm ETAG]\n"
-			"  [--quiet] [--free-after MS] URL...\n");
+			"  [--quiet] [--free-after MS] [--dns SERVERS] URL...\n");
 	exit(2);
 }
 
@@ -153,6 +156,7 @@ int main(int argc, char **argv)
 	struct rasnd_http_opts o;
 	struct run run;
 	long free_after = -1;
+	const char *dns_servers = NULL;
 	char err[256];
 	memset(&run, 0, sizeof(run));
 	run.n = 1;
@@ -200,6 +204,8 @@ int main(int argc, char **argv)
 			o.connect_timeout_ms = (unsigned)atol(v);
 		else if (ARG("--inm"))
 			run.inm = v;
+		else if (ARG("--dns"))
+			dns_servers = v;
 		else if (ARG("--free-after"))
 			free_after = atol(v);
 		else
@@ -216,6 +222,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rasn-httpget: %s\n", run.base ? err : "no event base");
 		return 1;
 	}
+	struct rasnd_dns_opts dop = { .servers = dns_servers, .channels = 1 };
+	if (rasnd_dns_new(run.base, &dop, &run.dns, err, sizeof(err)) < 0)
+		fprintf(stderr, "rasn-httpget: %s: numeric hosts only\n", err);
+	rasnd_http_set_dns(run.h, run.dns);
 	if (run.seq)
 		start_next(&run);
 	else
@@ -232,6 +242,7 @@ int main(int argc, char **argv)
 		print_stats(&run);
 		rasnd_http_free(run.h);
 	}
+	rasnd_dns_free(run.dns); /* after the client: its lookups end into a live client */
 	if (run.timer)
 		event_free(run.timer);
 	event_base_free(run.base);

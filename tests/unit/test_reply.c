@@ -152,11 +152,27 @@ static void test_cymru(void **state)
 	rasn_table_unref(t);
 }
 
+static void test_ip_special(void **state)
+{
+	(void)state;
+	struct rasn_buf b;
+	rasn_buf_init(&b);
+	struct rasn_addr a;
+	assert_int_equal(rasn_addr_parse("::ffff:10.0.0.1", 15, &a), 0);
+	rasn_reply_ip_special(&b, "::ffff:10.0.0.1", 15, &a, "private-use (RFC 1918)", "special");
+	rasn_buf_addc(&b, '\0');
+	assert_int_equal(b.oom, 0);
+	assert_string_equal(b.data, "{\"query\":\"::ffff:10.0.0.1\",\"type\":\"ip\",\"status\":\"not_found\","
+			    "\"ip\":\"10.0.0.1\",\"reason\":\"private-use (RFC 1918)\",\"source\":\"special\"}\n");
+	rasn_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ip),
 		cmocka_unit_test(test_extra),
+		cmocka_unit_test(test_ip_special),
 		cmocka_unit_test(test_error_escapes_query),
 		cmocka_unit_test(test_org_and_prefixes),
 		cmocka_unit_test(test_cymru),

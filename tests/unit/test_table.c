@@ -222,6 +222,13 @@ static void test_org(void **state)
 	assert_int_equal(hits[0].asn, 13335);
 	assert_int_equal(rasn_table_org_search(t, "cloud", 5, hits, 4), 2);
 	assert_int_equal(rasn_table_org_search(t, "nomatch", 7, hits, 4), 0);
+	/* one search over all names at once: never across the end of one name into the next,
+	 * and a NUL matches nothing */
+	assert_int_equal(rasn_table_org_search(t, "llcgoogle", 9, hits, 4), 0);
+	assert_int_equal(rasn_table_org_search(t, "inc.google", 10, hits, 4), 0);
+	assert_int_equal(rasn_table_org_search(t, "llc\0", 4, hits, 4), 0);
+	assert_int_equal(rasn_table_org_search(t, "inc.", 4, hits, 4), 2); /* first and last names */
+	assert_int_equal(rasn_table_org_search(t, "google llc", 10, hits, 4), 1);
 	rasn_table_unref(t);
 }
 
