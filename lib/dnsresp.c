@@ -435,6 +435,20 @@ static enum rasn_dnsresp_kind kind_of_rcode(int rcode)
 	}
 }
 
+/* (Re)start c's response as a copy of the query's header and question: authoritative only
+ * where an answer says so, no recursion, nothing of AD or Z copied from the query. */
+static int response_init(struct ctx *c)
+{
+	if (knot_pkt_init_response(c->resp, c->q) != KNOT_EOK)
+		return -1;
+	uint8_t *w = c->resp->wire;
+	knot_wire_clear_aa(w);
+	knot_wire_clear_ra(w);
+	knot_wire_clear_ad(w);
+	knot_wire_clear_z(w);
+	return 0;
+}
+
 size_t rasn_dnsresp_answer(struct rasn_dnsresp *r, const uint8_t *q, size_t qlen, int tcp, uint8_t *out,
 			   size_t cap, struct rasn_dnsresp_info *info)
 {
@@ -461,13 +475,9 @@ size_t rasn_dnsresp_answer(struct rasn_dnsresp *r, const uint8_t *q, size_t qlen
 	if (max > cap)
 		max = cap;
 	c.resp = knot_pkt_new(out, (uint16_t)max, &r->mm);
-	if (!c.resp || knot_pkt_init_response(c.resp, c.q) != KNOT_EOK)
+	if (!c.resp || response_init(&c) < 0)
 		return 0;
 	uint8_t *w = c.resp->wire;
-	knot_wire_clear_aa(w);
-	knot_wire_clear_ra(w);
-	knot_wire_clear_ad(w);
-	knot_wire_clear_z(w);
 	c.qname_wire = w + KNOT_WIRE_HEADER_SIZE;
 	knot_rrset_t opt;
 	int badvers = qopt && knot_edns_get_version(qopt) != 0;
@@ -499,13 +509,10 @@ size_t rasn_dnsresp_answer(struct rasn_dnsresp *r, const uint8_t *q, size_t qlen
 	}
 	if (ret == KNOT_ESPACE) {
 		/* did not fit: the question alone with TC=1; the client asks again over TCP */
-		if (knot_pkt_init_response(c.resp, c.q) != KNOT_EOK)
+		if (response_init(&c) < 0)
 			return 0;
 		if (qopt && knot_pkt_reserve(c.resp, (uint16_t)knot_edns_wire_size(&opt)) != KNOT_EOK)
 			return 0;
-		knot_wire_clear_ra(w);
-		knot_wire_clear_ad(w);
-		knot_wire_clear_z(w);
 		knot_wire_set_tc(w);
 		info->truncated = 1;
 	} else if (ret != KNOT_EOK) {
@@ -532,13 +539,9 @@ size_t rasn_dnsresp_minimal(struct rasn_dnsresp *r, const uint8_t *q, size_t qle
 		return header_only(q, out, cap, tc ? KNOT_RCODE_NOERROR : KNOT_RCODE_REFUSED);
 	size_t max = cap < RASN_DNSRESP_UDP_MIN ? cap : RASN_DNSRESP_UDP_MIN;
 	c.resp = knot_pkt_new(out, (uint16_t)max, &r->mm);
-	if (!c.resp || knot_pkt_init_response(c.resp, c.q) != KNOT_EOK)
+	if (!c.resp || response_init(&c) < 0)
 		return 0;
 	uint8_t *w = c.resp->wire;
-	knot_wire_clear_aa(w);
-	knot_wire_clear_ra(w);
-	knot_wire_clear_ad(w);
-	knot_wire_clear_z(w);
 	if (tc)
 		knot_wire_set_tc(w);
 	else
